@@ -1,0 +1,32 @@
+# The two commands of the quick start, and the build they share.
+#   make demo   installs what is missing, builds, runs an example under nmr-run -n 3 with one
+#               replica's vote corrupted, and shows the outcome
+#   make test   installs what is missing, builds, runs every test
+#   make build  only builds (build/bin/nmr-run, build/lib/libnmr_shim.so)
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+demo: build
+	@./examples/demo.sh $(BUILD)/bin/nmr-run
+
+bench: build
+	./bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

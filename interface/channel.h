@@ -1,0 +1,118 @@
+// The channel: one shared-memory segment per replica, between its shim and the supervisor.
+//
+// Layout rules (DESIGN.md "The channel"): plain old data, offsets never pointers, a protocol
+// version, every offset pinned with static_assert, every atomic lock-free; no mutexes.
+// The supervisor treats everything a replica wrote here as untrusted: it copies a request
+// once into private memory, then validates and uses that copy.
+//
+// Protocol (synchronous, one outstanding request per replica):
+//   replica:    fill `request`, request_seq.store(s, release), FUTEX_WAKE(request_seq);
+//               wait until reply_seq == s (FUTEX_WAIT), then act on `reply`.
+//   supervisor: futex_waitv over every replica's request_seq; copy the request; vote;
+//               fill `reply`, reply_seq.store(s, release), FUTEX_WAKE(reply_seq).
+// Records are stamped with the sequence number. A ring of records (for asynchronous writes)
+// can replace the single slot later without changing the handshake words.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace nmr {
+
+inline constexpr uint32_t kChannelMagic = 0x316d6e72;  // "rnm1"
+inline constexpr uint32_t kProtocolVersion = 1;
+// The fd number at which a replica inherits its channel (a sealed memfd) across execve. The
+// shim maps it and closes it in its constructor, before the program runs.
+inline constexpr int kChannelFd = 100;
+// The shim's gate: a page at a fixed address with `syscall; ret`. Syscalls whose instruction
+// pointer is kGateAddress + 2 (the address after `syscall`) pass every filter.
+inline constexpr uint64_t kGateAddress = 0x70000000;
+inline constexpr uint64_t kGateSyscallReturnIp = kGateAddress + 2;
+inline constexpr uint32_t kMaxFilterInstructions = 512;
+
+// Pseudo-syscalls: votes the shim casts for its own protocol, numbered above every real one.
+// kMapDone follows a kMapFile reply once the replica has mapped the file (args[0]: the address
+// or -errno). Because the next step is decided only after every member voted on this one, the
+// program's fd stays open until every replica has mapped it, and replicas whose mappings
+// landed at different addresses are outvoted.
+inline constexpr int kPseudoSyscallMapDone = 1000;
+
+// What the shim does with a reply.
+enum class ReplyAction : uint32_t {
+  kReturn = 0,         // put `value` in rax and return to the program
+  kExecuteLocally = 1, // run the original syscall itself, through the gate (exit_group)
+  kMapFile = 2,        // open /proc/<supervisor>/task/<executor>/fd/<fd> read-only, mmap it
+  kRaise = 3,          // queue `signal` on itself, then return `value` (raise, abort, kill self)
+};
+
+struct Request {
+  uint32_t seq;
+  int32_t nr;
+  uint64_t args[6];
+  uint64_t ip;  // where the syscall came from (for logs)
+};
+
+struct Reply {
+  uint32_t seq;
+  ReplyAction action;
+  int64_t value;       // result for kReturn/kRaise: >= 0, or -errno
+  int32_t signal;      // for kRaise, and SIGPIPE queued before an -EPIPE result
+  uint32_t reserved;
+};
+
+// Set by the supervisor before the replica starts; read-only for the shim.
+struct ChannelSetup {
+  uint32_t magic;
+  uint32_t version;
+  uint32_t replica;        // slot number
+  int32_t virtual_pid;     // what getpid() says in every replica
+  int32_t supervisor_pid;  // for the file-mapping path in /proc
+  int32_t executor_tid;    // the thread that owns the program's fd table
+  uint32_t filter_length;  // instructions in `filter`
+  uint32_t reserved;
+  sock_filter filter[kMaxFilterInstructions];  // the shim's own seccomp filter, prebuilt
+};
+
+// The replica's report of an impossible state, written before it dies.
+struct ShimFatal {
+  int32_t line;   // source line in shim/, 0 if none
+  int32_t code;   // -errno or a ShimFatalCode
+};
+
+struct alignas(64) Channel {
+  ChannelSetup setup;
+  alignas(64) std::atomic<uint32_t> request_seq;
+  alignas(64) std::atomic<uint32_t> reply_seq;
+  alignas(64) Request request;
+  Reply reply;
+  ShimFatal fatal;
+  std::atomic<uint32_t> shim_ready;  // 1 once the shim's filter is installed
+  // Start-up handshake between the spawner's child and the supervisor (before execve): the
+  // child publishes its seccomp listener's fd number, waits for `spawn_go`, then execs.
+  std::atomic<int32_t> spawn_listener_fd;
+  std::atomic<uint32_t> spawn_go;
+  int32_t spawn_errno;  // why execve failed, if it did
+};
+
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+static_assert(sizeof(sock_filter) == 8);
+static_assert(offsetof(Channel, setup) == 0);
+static_assert(offsetof(ChannelSetup, filter) == 32);
+static_assert(offsetof(Channel, request_seq) == 4160);
+static_assert(offsetof(Channel, reply_seq) == 4224);
+static_assert(offsetof(Channel, request) == 4288);
+static_assert(sizeof(Request) == 64);
+static_assert(offsetof(Channel, reply) == 4352);
+static_assert(sizeof(Reply) == 24);
+static_assert(offsetof(Channel, fatal) == 4376);
+static_assert(offsetof(Channel, shim_ready) == 4384);
+static_assert(offsetof(Channel, spawn_listener_fd) == 4388);
+static_assert(offsetof(Channel, spawn_go) == 4392);
+static_assert(std::atomic<int32_t>::is_always_lock_free);
+
+inline constexpr size_t kChannelSize = (sizeof(Channel) + 4095) & ~size_t{4095};
+
+}  // namespace nmr

@@ -1,0 +1,341 @@
+// libnmr_shim.so: the replica's side of nmr. Its constructor (run first of all, -z initfirst)
+// maps the channel, maps the gate, patches the vDSO and installs the shim's seccomp filter;
+// from then on every syscall that is not local traps to HandleSigsys, which sends it to the
+// supervisor as a vote and acts on the reply.
+//
+// Rules (DESIGN.md "The shim is a different world"): runs inside someone else's program, often
+// in a signal handler, on the program's stack. No libc, no allocation, no locks, no
+// exceptions; raw syscalls through the gate only; errors are -errno integers.
+#include <errno.h>
+#include <fcntl.h>
+#include <elf.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/ucontext.h>
+
+#include "interface/channel.h"
+#include "shim/freestanding.h"
+#include "shim/gate.h"
+#include "shim/vdso.h"
+
+namespace nmr::shim {
+namespace {
+
+// The kernel's struct sigaction for rt_sigaction (not glibc's, whose mask is 128 bytes).
+struct KernelSigaction {
+  void* handler;
+  unsigned long flags;
+  void* restorer;
+  unsigned long mask;
+};
+
+constexpr unsigned long kSigsysBit = 1UL << (SIGSYS - 1);
+constexpr int kSaRestorer = 0x04000000;
+
+Channel* g_channel = nullptr;
+uint32_t g_seq = 0;
+// The program's view of SIGSYS: the action it asked for, never installed (SIGSYS is ours).
+KernelSigaction g_program_sigsys = {};
+
+[[noreturn]] void Die(int line, long code) {
+  if (g_channel != nullptr) {
+    g_channel->fatal.line = line;
+    g_channel->fatal.code = static_cast<int32_t>(code);
+  }
+  GateSyscall(SYS_exit_group, 128 + SIGSYS);
+  __builtin_unreachable();
+}
+
+#define SHIM_CHECK(cond, code) \
+  do {                         \
+    if (!(cond)) {             \
+      Die(__LINE__, (code));   \
+    }                          \
+  } while (0)
+
+extern "C" void nmr_sigreturn_trampoline();
+__asm__(
+    ".text\n"
+    ".hidden nmr_sigreturn_trampoline\n"
+    "nmr_sigreturn_trampoline:\n"
+    "  mov $15, %eax\n"  // rt_sigreturn: passes every filter from anywhere
+    "  syscall\n");
+
+// ---- the vote round trip -------------------------------------------------------------
+
+const Reply& RoundTrip(long nr, const long* args, unsigned long ip) {
+  Channel* ch = g_channel;
+  uint32_t seq = ++g_seq;
+  ch->request.seq = seq;
+  ch->request.nr = static_cast<int32_t>(nr);
+  for (int i = 0; i < 6; ++i) {
+    ch->request.args[i] = static_cast<uint64_t>(args[i]);
+  }
+  ch->request.ip = ip;
+  ch->request_seq.store(seq, std::memory_order_release);
+  GateSyscall(SYS_futex, reinterpret_cast<long>(&ch->request_seq), FUTEX_WAKE, 1);
+  for (;;) {
+    uint32_t seen = ch->reply_seq.load(std::memory_order_acquire);
+    if (seen == seq) {
+      break;
+    }
+    // If the supervisor dies, PDEATHSIG kills us: no timeout needed here.
+    GateSyscall(SYS_futex, reinterpret_cast<long>(&ch->reply_seq), FUTEX_WAIT, seen, 0);
+  }
+  SHIM_CHECK(ch->reply.seq == seq, -EPROTO);
+  return ch->reply;
+}
+
+long QueueSignalOnSelf(int sig) {
+  long pid = GateSyscall(SYS_getpid);
+  long tid = GateSyscall(SYS_gettid);
+  return GateSyscall(SYS_tgkill, pid, tid, sig);
+}
+
+// Opens the executor's fd through /proc and maps it here: the replica gets its own read-only
+// description of the same file, the program's fd stays where it is.
+long MapFile(const long* args) {
+  char path[96];
+  char* p = AppendString(path, "/proc/");
+  p = AppendDecimal(p, g_channel->setup.supervisor_pid);
+  p = AppendString(p, "/task/");
+  p = AppendDecimal(p, g_channel->setup.executor_tid);
+  p = AppendString(p, "/fd/");
+  AppendDecimal(p, static_cast<int>(args[4]));
+  long fd = GateSyscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return fd == -ENOENT ? -EBADF : fd;
+  }
+  long addr = GateSyscall(SYS_mmap, args[0], args[1], args[2], args[3], fd, args[5]);
+  GateSyscall(SYS_close, fd);
+  long done[6] = {addr, 0, 0, 0, 0, 0};
+  RoundTrip(kPseudoSyscallMapDone, done, 0);
+  return addr;
+}
+
+long Vote(long nr, const long* args, unsigned long ip) {
+  const Reply& reply = RoundTrip(nr, args, ip);
+  switch (reply.action) {
+    case ReplyAction::kReturn:
+      if (reply.signal != 0) {
+        QueueSignalOnSelf(reply.signal);  // SIGPIPE before -EPIPE, as the kernel does
+      }
+      return reply.value;
+    case ReplyAction::kExecuteLocally:
+      return GateSyscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+    case ReplyAction::kMapFile:
+      return MapFile(args);
+    case ReplyAction::kRaise:
+      QueueSignalOnSelf(reply.signal);
+      return reply.value;
+  }
+  Die(__LINE__, -EPROTO);
+}
+
+// ---- the program's signal state ----------------------------------------------------------
+
+// SIGSYS must never be blocked when a syscall traps (the kernel would kill the process), so
+// every mask the program hands the kernel loses its SIGSYS bit.
+long EmulateSigaction(const long* args) {
+  int sig = static_cast<int>(args[0]);
+  auto* act = reinterpret_cast<const KernelSigaction*>(args[1]);
+  auto* old = reinterpret_cast<KernelSigaction*>(args[2]);
+  if (sig == SIGSYS) {
+    if (old != nullptr) {
+      *old = g_program_sigsys;
+    }
+    if (act != nullptr) {
+      g_program_sigsys = *act;
+    }
+    return 0;
+  }
+  if (act == nullptr) {
+    return GateSyscall(SYS_rt_sigaction, sig, 0, args[2], args[3]);
+  }
+  KernelSigaction copy = *act;
+  copy.mask &= ~kSigsysBit;
+  return GateSyscall(SYS_rt_sigaction, sig, reinterpret_cast<long>(&copy), args[2], args[3]);
+}
+
+long EmulateSigprocmask(const long* args) {
+  if (args[1] == 0) {
+    return GateSyscall(SYS_rt_sigprocmask, args[0], 0, args[2], args[3]);
+  }
+  unsigned long set = *reinterpret_cast<const unsigned long*>(args[1]) & ~kSigsysBit;
+  return GateSyscall(SYS_rt_sigprocmask, args[0], reinterpret_cast<long>(&set), args[2], args[3]);
+}
+
+long EmulateSigsuspend(const long* args) {
+  unsigned long set = *reinterpret_cast<const unsigned long*>(args[0]) & ~kSigsysBit;
+  return GateSyscall(SYS_rt_sigsuspend, reinterpret_cast<long>(&set), args[1]);
+}
+
+// The program's own prctl: the ones that would undo what nmr set up are answered here.
+long EmulatePrctl(const long* args) {
+  switch (args[0]) {
+    case PR_SET_SECCOMP:
+      return -EINVAL;
+    case PR_SET_NO_NEW_PRIVS:  // already set
+    case PR_SET_PDEATHSIG:     // ours: the replica dies with the supervisor
+    case PR_SET_TSC:
+    case PR_SET_DUMPABLE:      // the supervisor reads replicas' memory
+      return 0;
+    default:
+      return GateSyscall(SYS_prctl, args[0], args[1], args[2], args[3], args[4]);
+  }
+}
+
+long Dispatch(long nr, const long* args, unsigned long ip) {
+  switch (nr) {
+    case SYS_rt_sigaction:
+      return EmulateSigaction(args);
+    case SYS_rt_sigprocmask:
+      return EmulateSigprocmask(args);
+    case SYS_rt_sigsuspend:
+      return EmulateSigsuspend(args);
+    case SYS_prctl:
+      return EmulatePrctl(args);
+    default:
+      return Vote(nr, args, ip);
+  }
+}
+
+void HandleSigsys(int, siginfo_t* info, void* context) {
+  if (info->si_code != 1 /* SYS_SECCOMP */) {
+    return;  // a SIGSYS someone sent: the program's view says what to do; ignored for now
+  }
+  greg_t* regs = static_cast<ucontext_t*>(context)->uc_mcontext.gregs;
+  long args[6] = {regs[REG_RDI], regs[REG_RSI], regs[REG_RDX],
+                  regs[REG_R10], regs[REG_R8],  regs[REG_R9]};
+  regs[REG_RAX] = Dispatch(info->si_syscall, args, reinterpret_cast<unsigned long>(
+                                                       info->si_call_addr));
+}
+
+// ---- start-up ---------------------------------------------------------------------------
+
+void MapGate() {
+  long page = DirectSyscall(SYS_mmap, static_cast<long>(kGateAddress), 4096,
+                            PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  SHIM_CHECK(page == static_cast<long>(kGateAddress), page);
+  auto* code = reinterpret_cast<unsigned char*>(page);
+  code[0] = 0x0f;  // syscall
+  code[1] = 0x05;
+  code[2] = 0xc3;  // ret
+  long rc = DirectSyscall(SYS_mprotect, page, 4096, PROT_READ | PROT_EXEC);
+  SHIM_CHECK(rc == 0, rc);
+}
+
+// nmr-run put LD_PRELOAD=<shim>[:<the user's>] in the environment; the program must see the
+// environment it would have seen natively.
+void RestoreEnvironment(char** envp, const char* own_path) {
+  for (char** e = envp; *e != nullptr; ++e) {
+    if (!StartsWith(*e, "LD_PRELOAD=")) {
+      continue;
+    }
+    char* value = *e + 11;
+    size_t own = StrLen(own_path);
+    if (StrEq(value, own_path)) {
+      for (char** f = e; *f != nullptr; ++f) {
+        f[0] = f[1];
+      }
+    } else if (StartsWith(value, own_path) && value[own] == ':') {
+      char* rest = value + own + 1;
+      size_t n = StrLen(rest);
+      for (size_t i = 0; i <= n; ++i) {
+        value[i] = rest[i];
+      }
+    }
+    return;
+  }
+}
+
+unsigned long FindAuxv(char** envp, unsigned long type) {
+  char** e = envp;
+  while (*e != nullptr) {
+    ++e;
+  }
+  for (auto* aux = reinterpret_cast<unsigned long*>(e + 1); aux[0] != AT_NULL; aux += 2) {
+    if (aux[0] == type) {
+      return aux[1];
+    }
+  }
+  return 0;
+}
+
+// glibc cached the real tid in the thread control block (set_tid_address ran before us);
+// replicas must hold the same bytes, so it becomes the virtual tid.
+void VirtualizeCachedTid() {
+  int* tid_address = nullptr;
+  long rc = GateSyscall(SYS_prctl, PR_GET_TID_ADDRESS, reinterpret_cast<long>(&tid_address));
+  if (rc == 0 && tid_address != nullptr) {
+    *tid_address = g_channel->setup.virtual_pid;
+  }
+}
+
+void InstallSigsysHandler() {
+  KernelSigaction action = {};
+  action.handler = reinterpret_cast<void*>(&HandleSigsys);
+  action.flags = SA_SIGINFO | kSaRestorer | SA_ONSTACK;
+  action.restorer = reinterpret_cast<void*>(&nmr_sigreturn_trampoline);
+  action.mask = ~0UL;  // no program handler may run inside a half-finished vote
+  long rc = GateSyscall(SYS_rt_sigaction, SIGSYS, reinterpret_cast<long>(&action), 0, 8);
+  SHIM_CHECK(rc == 0, rc);
+}
+
+void InstallFilter() {
+  sock_fprog prog = {static_cast<unsigned short>(g_channel->setup.filter_length),
+                     g_channel->setup.filter};
+  long rc = GateSyscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, reinterpret_cast<long>(&prog));
+  SHIM_CHECK(rc == 0, rc);
+}
+
+const char* FindOwnPath(char** envp) {
+  for (char** e = envp; *e != nullptr; ++e) {
+    if (StartsWith(*e, "LD_PRELOAD=")) {
+      return *e + 11;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+extern "C" __attribute__((constructor)) void nmr_shim_init(int, char**, char** envp) {
+  // Not under nmr-run (no channel at the agreed fd): stay out of the way.
+  long addr = DirectSyscall(SYS_mmap, 0, static_cast<long>(kChannelSize), PROT_READ | PROT_WRITE,
+                            MAP_SHARED, kChannelFd, 0);
+  if (addr < 0 && addr > -4096) {
+    return;
+  }
+  g_channel = reinterpret_cast<Channel*>(addr);
+  DirectSyscall(SYS_close, kChannelFd);
+  SHIM_CHECK(g_channel->setup.magic == kChannelMagic, -EPROTO);
+  SHIM_CHECK(g_channel->setup.version == kProtocolVersion, -EPROTO);
+  MapGate();
+
+  // The path in LD_PRELOAD is ours up to the first ':'; copy it before editing the env.
+  char own_path[4096];
+  const char* preload = FindOwnPath(envp);
+  size_t n = 0;
+  while (preload != nullptr && preload[n] != '\0' && preload[n] != ':' && n + 1 < sizeof own_path) {
+    own_path[n] = preload[n];
+    ++n;
+  }
+  own_path[n] = '\0';
+  if (n > 0) {
+    RestoreEnvironment(envp, own_path);
+  }
+  VirtualizeCachedTid();
+  long patched = PatchVdso(FindAuxv(envp, AT_SYSINFO_EHDR));
+  SHIM_CHECK(patched >= 0, patched);
+  InstallSigsysHandler();
+  InstallFilter();
+  g_channel->shim_ready.store(1, std::memory_order_release);
+}
+
+}  // namespace nmr::shim

@@ -1,0 +1,13 @@
+#include <cstdio>
+#include <cstdlib>
+
+#include "supervisor/result.h"
+
+namespace nmr {
+
+void CheckFailed(const char* what, const char* file, int line) {
+  std::fprintf(stderr, "nmr-run: internal error: check failed: %s at %s:%d\n", what, file, line);
+  std::abort();
+}
+
+}  // namespace nmr

@@ -1,0 +1,99 @@
+#include "supervisor/executor.h"
+
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace nmr {
+
+void FutexWake(std::atomic<uint32_t>* word) {
+  syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+}
+
+void FutexWait(std::atomic<uint32_t>* word, uint32_t expected) {
+  syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+
+Result<std::unique_ptr<Executor>> Executor::Start(std::atomic<uint32_t>* event_word) {
+  std::unique_ptr<Executor> executor(new Executor(event_word));
+  Executor* e = executor.get();
+  e->thread_ = std::thread([e] { e->Loop(); });
+  while (e->started_.load(std::memory_order_acquire) == 0) {
+    FutexWait(&e->started_, 0);
+  }
+  if (e->start_errno_ != 0) {
+    e->thread_.detach();
+    return MakeError("cannot start the executor thread: unshare: " +
+                         std::string(strerror(e->start_errno_)),
+                     e->start_errno_);
+  }
+  return executor;
+}
+
+Executor::~Executor() {
+  // The thread may be blocked in a program's syscall (a read of a terminal) forever; it ends
+  // with the process.
+  if (thread_.joinable()) {
+    thread_.detach();
+  }
+}
+
+void Executor::Loop() {
+  // Signals meant for nmr-run go to the control thread, never interrupt a program's call.
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  tid_ = static_cast<pid_t>(syscall(SYS_gettid));
+  if (unshare(CLONE_FILES | CLONE_FS) != 0) {
+    start_errno_ = errno;
+  }
+  started_.store(1, std::memory_order_release);
+  FutexWake(&started_);
+  if (start_errno_ != 0) {
+    return;
+  }
+  uint32_t handled = 0;
+  for (;;) {
+    uint32_t posted = posted_seq_.load(std::memory_order_acquire);
+    if (posted == handled) {
+      FutexWait(&posted_seq_, posted);
+      continue;
+    }
+    long r = syscall(nr_, args_[0], args_[1], args_[2], args_[3], args_[4], args_[5]);
+    result_ = r == -1 ? -errno : r;
+    handled = posted;
+    done_seq_.store(handled, std::memory_order_release);
+    event_word_->fetch_add(1, std::memory_order_release);
+    FutexWake(event_word_);
+  }
+}
+
+void Executor::Submit(long nr, const uint64_t args[6]) {
+  NMR_CHECK(Done());
+  nr_ = nr;
+  for (int i = 0; i < 6; ++i) {
+    args_[i] = args[i];
+  }
+  ++job_seq_;
+  posted_seq_.store(job_seq_, std::memory_order_release);
+  FutexWake(&posted_seq_);
+}
+
+int64_t Executor::Run(long nr, const uint64_t args[6]) {
+  Submit(nr, args);
+  for (;;) {
+    uint32_t seen = event_word_->load(std::memory_order_acquire);
+    if (Done()) {
+      return result_;
+    }
+    FutexWait(event_word_, seen);
+  }
+}
+
+}  // namespace nmr

@@ -1,0 +1,151 @@
+// nmr-run: runs N replicas of a program and makes them look like one run.
+//   nmr-run [-n N] [-p POLICY.yaml] [--report FILE.json] [--inject SPEC]... [--log-level L]
+//           [--] PROGRAM [ARGS...]
+// Exit status: the program's own; 125 nmr-run's error, 126 cannot execute, 127 not found,
+// 122 no majority left (see README).
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "supervisor/exit_codes.h"
+#include "supervisor/executor.h"
+#include "supervisor/policy.h"
+#include "supervisor/supervisor.h"
+
+namespace nmr {
+std::atomic<uint32_t>* SupervisorEventWord();
+}
+
+namespace {
+
+[[noreturn]] void Fail(const std::string& message) {
+  std::cerr << "nmr-run: " << message << "\n";
+  std::exit(nmr::kExitOwnError);
+}
+
+// The shim lives next to the binary (build/bin/../lib) or under the install prefix.
+std::string FindShim() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    std::filesystem::path beside = self.parent_path().parent_path() / "lib" / "libnmr_shim.so";
+    if (std::filesystem::exists(beside)) {
+      return beside.string();
+    }
+    std::filesystem::path in_lib = self.parent_path().parent_path() / "lib" / "nmr" / "libnmr_shim.so";
+    if (std::filesystem::exists(in_lib)) {
+      return in_lib.string();
+    }
+  }
+  if (std::filesystem::exists(NMR_INSTALL_SHIM)) {
+    return NMR_INSTALL_SHIM;
+  }
+  Fail("cannot find libnmr_shim.so next to " + self.string() + " or at " NMR_INSTALL_SHIM);
+}
+
+void SetUpLogging(const nmr::Policy& policy) {
+  std::shared_ptr<spdlog::logger> logger;
+  if (policy.log_file) {
+    try {
+      logger = spdlog::basic_logger_mt("nmr", *policy.log_file, /*truncate=*/true);
+    } catch (const spdlog::spdlog_ex& e) {
+      Fail("log.file: cannot open " + *policy.log_file + ": " + e.what());
+    }
+  } else {
+    logger = spdlog::stderr_logger_mt("nmr");
+  }
+  logger->set_pattern("nmr-run: %^%l%$: %v");
+  logger->set_level(spdlog::level::from_str(policy.log_level));
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // First of all, before nmr-run opens anything: the executor's copy of the fd table is
+  // exactly what the program would have inherited.
+  auto executor = nmr::Executor::Start(nmr::SupervisorEventWord());
+  if (!executor) {
+    Fail(executor.error().message);
+  }
+  nmr::InstallSupervisorSignals();
+
+  CLI::App app{"nmr-run: run N replicas of a program and vote on every syscall with an "
+               "external effect"};
+  app.set_version_flag("--version", "nmr-run 0.1");
+  std::optional<int> replicas;
+  std::string policy_path;
+  std::optional<std::string> report_path;
+  std::vector<std::string> injects;
+  std::optional<std::string> log_level;
+  std::vector<std::string> command;
+  app.add_option("-n,--replicas", replicas, "number of replicas (1-15; default 3)")
+      ->check(CLI::Range(1, 15));
+  app.add_option("-p,--policy", policy_path, "policy file (YAML)")->check(CLI::ExistingFile);
+  app.add_option("--report", report_path, "write a JSON report of the run to FILE");
+  app.add_option("--inject", injects,
+                 "test-only fault, e.g. kind=corrupt-vote,replica=1,at_vote=5 (repeatable)");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
+  app.add_option("command", command, "PROGRAM [ARGS...]")->required();
+  app.prefix_command(false);
+  app.allow_extras(false);
+  // Everything from the first positional on belongs to the program.
+  app.positionals_at_end(false);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      return app.exit(e);
+    }
+    std::cerr << "nmr-run: " << e.what() << "\nRun with --help for more information.\n";
+    return nmr::kExitOwnError;
+  }
+
+  nmr::Policy policy;
+  if (!policy_path.empty()) {
+    auto loaded = nmr::LoadPolicyFile(policy_path);
+    if (!loaded) {
+      Fail(loaded.error().message);
+    }
+    policy = *loaded;
+  }
+  if (replicas) {
+    policy.replicas = *replicas;
+  }
+  if (log_level) {
+    if (!nmr::IsValidLogLevel(*log_level)) {
+      Fail("--log-level: expected one of trace, debug, info, warn, error, critical, off; got '" +
+           *log_level + "'");
+    }
+    policy.log_level = *log_level;
+  }
+  if (report_path) {
+    policy.report = *report_path;
+  }
+  for (const std::string& spec : injects) {
+    auto fault = nmr::ParseFaultSpec(spec);
+    if (!fault) {
+      Fail(fault.error().message);
+    }
+    policy.faults.push_back(*fault);
+  }
+  for (const nmr::FaultSpec& fault : policy.faults) {
+    if (fault.replica >= policy.replicas) {
+      Fail("fault replica=" + std::to_string(fault.replica) + ": there are only " +
+           std::to_string(policy.replicas) + " replicas (numbered from 0)");
+    }
+  }
+  SetUpLogging(policy);
+
+  nmr::RunConfig config{policy, command, FindShim()};
+  return nmr::RunUnderNmr(config, **executor);
+}

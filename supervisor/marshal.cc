@@ -1,0 +1,298 @@
+#include "supervisor/marshal.h"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace nmr {
+
+ssize_t ProcessMemory::Read(uint64_t address, void* out, size_t length) {
+  iovec local{out, length};
+  iovec remote{reinterpret_cast<void*>(address), length};
+  ssize_t n = process_vm_readv(pid_, &local, 1, &remote, 1, 0);
+  return n < 0 ? -errno : n;
+}
+
+ssize_t ProcessMemory::Write(uint64_t address, const void* data, size_t length) {
+  iovec local{const_cast<void*>(data), length};
+  iovec remote{reinterpret_cast<void*>(address), length};
+  ssize_t n = process_vm_writev(pid_, &local, 1, &remote, 1, 0);
+  return n < 0 ? -errno : n;
+}
+
+namespace {
+
+constexpr ArgSpec kScalarArg{ArgKind::kScalar};
+constexpr ArgSpec Struct(ArgKind kind, uint16_t size) { return ArgSpec{kind, -1, size}; }
+
+// ioctl requests we know the third argument of (the kernel's struct termios is 36 bytes).
+// Anything else gets ENOTTY: executing an unknown request with a replica's pointer could
+// make the kernel write into the supervisor.
+bool RefineIoctl(uint64_t request, ArgSpec& arg) {
+  switch (request) {
+    case TCGETS:
+      arg = Struct(ArgKind::kOutBuf, 36);
+      return true;
+    case TCSETS:
+    case TCSETSW:
+    case TCSETSF:
+      arg = Struct(ArgKind::kInBuf, 36);
+      return true;
+    case TIOCGWINSZ:
+      arg = Struct(ArgKind::kOutBuf, 8);
+      return true;
+    case TIOCSWINSZ:
+      arg = Struct(ArgKind::kInBuf, 8);
+      return true;
+    case FIONREAD:
+    case TIOCOUTQ:
+      arg = Struct(ArgKind::kOutBuf, 4);
+      return true;
+    case FIONBIO:
+    case FIOASYNC:
+      arg = Struct(ArgKind::kInBuf, 4);
+      return true;
+    case FIOCLEX:
+    case FIONCLEX:
+    case 0x40049409:  // FICLONE: the argument is a source fd (cp --reflink)
+      arg = kScalarArg;
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool RefineFcntl(uint64_t command, ArgSpec& arg) {
+  switch (command) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC:
+    case F_GETFD:
+    case F_SETFD:
+    case F_GETFL:
+    case F_SETFL:
+    case F_GETPIPE_SZ:
+    case F_SETPIPE_SZ:
+    case F_ADD_SEALS:
+    case F_GET_SEALS:
+    case F_SETLEASE:
+    case F_GETLEASE:
+      arg = kScalarArg;
+      return true;
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+      arg = Struct(ArgKind::kInOutBuf, 32);  // struct flock
+      return true;
+    default:
+      return false;
+  }
+}
+
+uint64_t Length(const ArgSpec& a, const uint64_t args[6]) {
+  if (a.len_arg < 0) {
+    return a.size;
+  }
+  uint64_t count = args[a.len_arg];
+  uint64_t element = std::max<uint64_t>(a.size, 1);
+  if (count > kMaxTransfer / element) {
+    return kMaxTransfer;
+  }
+  return count * element;
+}
+
+// Reads a NUL-terminated string page by page (process_vm_readv stops at the first unmapped
+// page, and a string may end just before one).
+bool ReadString(ReplicaMemory& memory, uint64_t address, std::vector<uint8_t>& out) {
+  out.clear();
+  while (out.size() < kMaxPath) {
+    size_t to_page_end = 4096 - (address % 4096);
+    size_t chunk = std::min(to_page_end, kMaxPath - out.size());
+    uint8_t buffer[4096];
+    ssize_t n = memory.Read(address, buffer, chunk);
+    if (n <= 0) {
+      return false;
+    }
+    auto* end = static_cast<uint8_t*>(std::memchr(buffer, 0, static_cast<size_t>(n)));
+    if (end != nullptr) {
+      out.insert(out.end(), buffer, end);
+      return true;
+    }
+    out.insert(out.end(), buffer, buffer + n);
+    address += static_cast<uint64_t>(n);
+  }
+  return false;  // longer than PATH_MAX: the kernel would say ENAMETOOLONG; we say EFAULT
+}
+
+bool ReadBytes(ReplicaMemory& memory, uint64_t address, uint64_t length, std::vector<uint8_t>& out) {
+  out.resize(length);
+  if (length == 0) {
+    return true;
+  }
+  return memory.Read(address, out.data(), length) == static_cast<ssize_t>(length);
+}
+
+bool ReadIovec(ReplicaMemory& memory, Call& call, int i, bool gather) {
+  const ArgSpec& a = call.spec.args[i];
+  uint64_t count = call.args[a.len_arg];
+  if (count > 1024) {
+    return false;  // IOV_MAX
+  }
+  std::vector<uint8_t> raw;
+  if (!ReadBytes(memory, call.args[i], count * sizeof(iovec), raw)) {
+    return false;
+  }
+  call.iov_arg = i;
+  call.iov.clear();
+  uint64_t total = 0;
+  for (uint64_t k = 0; k < count; ++k) {
+    iovec v;
+    std::memcpy(&v, raw.data() + k * sizeof(iovec), sizeof v);
+    uint64_t length = std::min<uint64_t>(v.iov_len, kMaxTransfer - total);
+    call.iov.emplace_back(reinterpret_cast<uint64_t>(v.iov_base), length);
+    total += length;
+  }
+  call.capacity[i] = total;
+  if (!gather) {
+    return true;
+  }
+  // The digest covers the iovec entries too (their addresses and lengths), via `raw`.
+  call.in[i] = raw;
+  for (const auto& [address, length] : call.iov) {
+    std::vector<uint8_t> bytes;
+    if (!ReadBytes(memory, address, length, bytes)) {
+      return false;
+    }
+    call.in[i].insert(call.in[i].end(), bytes.begin(), bytes.end());
+  }
+  return true;
+}
+
+bool MarshalArg(ReplicaMemory& memory, Call& call, int i) {
+  const ArgSpec& a = call.spec.args[i];
+  uint64_t address = call.args[i];
+  bool null_allowed = address == 0 && a.nullable;
+  switch (a.kind) {
+    case ArgKind::kPath:
+      return null_allowed || ReadString(memory, address, call.in[i]);
+    case ArgKind::kInBuf:
+    case ArgKind::kInOutBuf: {
+      uint64_t length = Length(a, call.args);
+      call.capacity[i] = length;
+      return null_allowed || length == 0 || ReadBytes(memory, address, length, call.in[i]);
+    }
+    case ArgKind::kOutBuf:
+      call.capacity[i] = Length(a, call.args);
+      return true;
+    case ArgKind::kIovecIn:
+      return ReadIovec(memory, call, i, /*gather=*/true);
+    case ArgKind::kIovecOut:
+      return ReadIovec(memory, call, i, /*gather=*/false);
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+EffectiveSpec RefineSpec(long nr, const uint64_t args[6]) {
+  EffectiveSpec out{SyscallInfo(nr), true};
+  if (nr == kPseudoSyscallMapDone) {
+    out.spec.name = "nmr_map_done";
+    out.spec.cls = SyscallClass::kSpecial;
+    out.spec.arg_count = 1;
+    out.spec.args[0] = kScalarArg;
+  }
+  if (nr == SYS_ioctl) {
+    out.supported = RefineIoctl(args[1], out.spec.args[2]);
+  } else if (nr == SYS_fcntl) {
+    out.supported = RefineFcntl(args[1], out.spec.args[2]);
+  }
+  return out;
+}
+
+Call Marshal(const Request& request, ReplicaMemory& memory) {
+  Call call;
+  call.nr = request.nr;
+  std::copy(std::begin(request.args), std::end(request.args), call.args);
+  EffectiveSpec refined = RefineSpec(call.nr, call.args);
+  call.spec = refined.spec;
+  call.supported = refined.supported;
+  for (int i = 0; i < 6 && call.supported; ++i) {
+    if (!MarshalArg(memory, call, i)) {
+      call.unreadable_arg = i;
+      break;
+    }
+  }
+  Redigest(call);
+  return call;
+}
+
+void Redigest(Call& call) {
+  XXH3_state_t state;
+  XXH3_128bits_reset(&state);
+  XXH3_128bits_update(&state, &call.nr, sizeof call.nr);
+  // Only the arguments the syscall has: the other registers hold whatever the caller left.
+  XXH3_128bits_update(&state, call.args, sizeof(uint64_t) * std::min<size_t>(call.spec.arg_count, 6));
+  for (const std::vector<uint8_t>& bytes : call.in) {
+    uint64_t size = bytes.size();
+    XXH3_128bits_update(&state, &size, sizeof size);
+    XXH3_128bits_update(&state, bytes.data(), bytes.size());
+  }
+  XXH3_128bits_update(&state, &call.unreadable_arg, sizeof call.unreadable_arg);
+  XXH128_hash_t h = XXH3_128bits_digest(&state);
+  call.digest = VoteValue{h.low64, h.high64};
+}
+
+std::string FlipOneBit(Call& call) {
+  for (int i = 0; i < 6; ++i) {
+    if (!call.in[i].empty()) {
+      call.in[i][0] ^= 1;
+      Redigest(call);
+      return "bit 0 of byte 0 of argument " + std::to_string(i) + "'s input buffer";
+    }
+  }
+  int last = std::max(0, static_cast<int>(call.spec.arg_count) - 1);
+  call.args[last] ^= 1;
+  Redigest(call);
+  return "bit 0 of argument " + std::to_string(last);
+}
+
+std::string DescribeCall(const Call& call) {
+  std::string out = call.spec.name != nullptr ? call.spec.name : SyscallName(call.nr);
+  out += "(";
+  for (int i = 0; i < std::min<int>(call.spec.arg_count, 6); ++i) {
+    char buffer[32];
+    const ArgKind kind = call.spec.args[i].kind;
+    bool decimal = kind == ArgKind::kFd || kind == ArgKind::kPid || kind == ArgKind::kSignal;
+    std::snprintf(buffer, sizeof buffer, decimal ? "%s%lld" : "%s%#llx", i == 0 ? "" : ", ",
+                  static_cast<long long>(call.args[i]));
+    out += buffer;
+    if (kind == ArgKind::kPath && !call.in[i].empty()) {
+      out += " \"" + std::string(call.in[i].begin(), call.in[i].end()) + "\"";
+    }
+  }
+  return out + ")";
+}
+
+VoteValue DeathDigest(int wait_status) {
+  // Core-dump bits and the like do not make two deaths by the same signal different.
+  int key[2] = {WIFSIGNALED(wait_status) ? 1 : 0,
+                WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : WEXITSTATUS(wait_status)};
+  XXH128_hash_t h = XXH3_128bits_withSeed(key, sizeof key, 0xdead);
+  return VoteValue{h.low64, h.high64};
+}
+
+}  // namespace nmr

@@ -1,0 +1,84 @@
+// Marshalling: turns a replica's raw request (number and six registers) into a Call, the
+// supervisor's private copy of everything the kernel would read (DESIGN.md "The channel":
+// untrusted; copied once, then validated, hashed and executed from that copy), and its digest.
+// Generic over interface/syscall_table.h; ioctl and fcntl get their argument kinds from their
+// request/command here.
+//
+// Replica memory is read through ReplicaMemory, so the logic is tested with fake memory.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "interface/channel.h"
+#include "interface/syscall_table.h"
+#include "supervisor/vote_engine.h"
+
+namespace nmr {
+
+// Reads and writes a replica's memory. Returns bytes transferred or -errno.
+class ReplicaMemory {
+ public:
+  virtual ~ReplicaMemory() = default;
+  virtual ssize_t Read(uint64_t address, void* out, size_t length) = 0;
+  virtual ssize_t Write(uint64_t address, const void* data, size_t length) = 0;
+};
+
+// process_vm_readv/process_vm_writev on a live replica.
+class ProcessMemory : public ReplicaMemory {
+ public:
+  explicit ProcessMemory(pid_t pid) : pid_(pid) {}
+  ssize_t Read(uint64_t address, void* out, size_t length) override;
+  ssize_t Write(uint64_t address, const void* data, size_t length) override;
+
+ private:
+  pid_t pid_;
+};
+
+// The most bytes moved for one buffer argument. Larger reads and writes are cut to this
+// length (a short read or write, which the program must handle anyway).
+inline constexpr size_t kMaxTransfer = 16 << 20;
+inline constexpr size_t kMaxPath = 4096;
+
+struct Call {
+  long nr = -1;
+  uint64_t args[6] = {};
+  SyscallSpec spec;                         // after ioctl/fcntl refinement
+  std::array<std::vector<uint8_t>, 6> in;   // bytes of kPath/kInBuf/kInOutBuf/kIovecIn args
+  std::array<uint64_t, 6> capacity = {};    // out-buffer capacity per arg (iovec: total)
+  int unreadable_arg = -1;                  // an input buffer could not be read (-> EFAULT)
+  bool supported = true;                    // false: an ioctl request or fcntl command we
+                                            // cannot marshal (-> ENOTTY / EINVAL)
+  int iov_arg = -1;                         // which argument is an iovec array, if any
+  std::vector<std::pair<uint64_t, uint64_t>> iov;  // its (address, length) entries
+  VoteValue digest;
+};
+
+// The effective spec of a call: the table's entry, with ioctl's and fcntl's third argument
+// made concrete from the request/command (unknown ones are reported via `supported`).
+struct EffectiveSpec {
+  SyscallSpec spec;
+  bool supported = true;
+};
+EffectiveSpec RefineSpec(long nr, const uint64_t args[6]);
+
+// Builds the private copy of a request and its digest. Never fails: unreadable memory is
+// recorded (and becomes part of the digest, so a replica with a wild pointer is outvoted).
+Call Marshal(const Request& request, ReplicaMemory& memory);
+// Recomputes `call.digest` from its contents (after fault injection changed them).
+void Redigest(Call& call);
+// Flips one bit of the call (test-only fault injection): in its first non-empty input
+// buffer if it has one, else in its first argument. Returns what was flipped, for the log.
+std::string FlipOneBit(Call& call);
+
+// "write(1, 0x5555..., 0xc)" for logs, with path arguments' strings.
+std::string DescribeCall(const Call& call);
+
+// The digest of a death: exit code or signal, as a vote value.
+VoteValue DeathDigest(int wait_status);
+
+}  // namespace nmr

@@ -1,0 +1,15 @@
+// What a path means when the executor, not the replica, opens it (DESIGN.md "Supervisor"):
+// /proc/self/fd/N, /dev/fd/N and /dev/std{in,out,err} mean the program's fd table, which is
+// the executor thread's (/proc/thread-self/fd/N); any other /proc/self path means the
+// program's process, i.e. a replica (/proc/<replica pid>/...). Pure.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+
+namespace nmr {
+
+// Returns the path the executor must use, or `path` itself when it needs no change.
+std::string RewriteProgramPath(const std::string& path, pid_t replica_pid);
+
+}  // namespace nmr

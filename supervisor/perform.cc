@@ -1,0 +1,288 @@
+#include "supervisor/perform.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "supervisor/paths.h"
+
+namespace nmr {
+namespace {
+
+// Warns once per syscall about something the program will notice.
+void WarnOnce(long nr, const std::string& what) {
+  static std::set<long> warned;
+  if (warned.insert(nr).second) {
+    spdlog::warn("{}: {}", SyscallName(nr), what);
+  }
+}
+
+bool IsWriteLike(long nr) {
+  switch (nr) {
+    case SYS_write:
+    case SYS_writev:
+    case SYS_pwrite64:
+    case SYS_pwritev:
+    case SYS_pwritev2:
+    case SYS_sendfile:
+    case SYS_splice:
+    case SYS_copy_file_range:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+bool Performer::Answer(int64_t value) {
+  outcome_.value = value;
+  return true;
+}
+
+bool Performer::IsSelf(int64_t pid) const { return pid == 0 || pid == virtual_pid_; }
+
+bool Performer::Start(const Call& call, pid_t replica_pid) {
+  outcome_ = Outcome{};
+  call_ = &call;
+  if (call.unreadable_arg >= 0) {
+    return Answer(-EFAULT);
+  }
+  if (!call.supported) {
+    WarnOnce(call.nr, "request not supported yet; the program gets an error");
+    return Answer(call.nr == SYS_ioctl ? -ENOTTY : -EINVAL);
+  }
+  switch (call.spec.cls) {
+    case SyscallClass::kUnknown:
+    case SyscallClass::kLocal:          // never reaches us unless a filter is wrong
+    case SyscallClass::kShimEmulated:
+      WarnOnce(call.nr, "not supported by nmr yet; the program gets ENOSYS");
+      return Answer(-ENOSYS);
+    case SyscallClass::kDenied:
+      WarnOnce(call.nr, "denied under nmr");
+      return Answer(-static_cast<int64_t>(call.spec.deny_errno));
+    case SyscallClass::kVoteThenLocal:
+      outcome_.action = ReplyAction::kExecuteLocally;
+      return true;
+    case SyscallClass::kVirtual:
+      if (AnswerVirtual(call)) {
+        return true;
+      }
+      break;
+    case SyscallClass::kSpecial:
+      if (AnswerSpecial(call)) {
+        return true;
+      }
+      break;
+    case SyscallClass::kExecuteOnce:
+      break;
+  }
+  PrepareExecution(call, replica_pid);
+  return false;
+}
+
+bool Performer::AnswerVirtual(const Call& call) {
+  const uint64_t* a = call.args;
+  switch (call.nr) {
+    case SYS_getpid:
+    case SYS_gettid:
+      return Answer(virtual_pid_);
+    case SYS_getppid:
+      return Answer(getppid());
+    case SYS_getpgrp:
+      return Answer(getpgrp());
+    case SYS_getpgid:
+      return Answer(IsSelf(static_cast<int64_t>(a[0])) ? getpgid(0) : -ESRCH);
+    case SYS_getsid:
+      return Answer(IsSelf(static_cast<int64_t>(a[0])) ? getsid(0) : -ESRCH);
+    case SYS_getcpu: {
+      std::vector<uint8_t> zero(4, 0);
+      for (int i = 0; i < 2; ++i) {
+        if (a[i] != 0) {
+          outcome_.writes.emplace_back(a[i], zero);
+        }
+      }
+      return Answer(0);
+    }
+    case SYS_sched_getaffinity:
+      if (!IsSelf(static_cast<int64_t>(a[0]))) {
+        return Answer(-ESRCH);
+      }
+      return false;  // nmr-run's own mask, executed with pid 0 below
+    default:
+      return false;  // time, randomness, uname, sysinfo: read once, on the executor
+  }
+}
+
+bool Performer::AnswerSpecial(const Call& call) {
+  const uint64_t* a = call.args;
+  switch (call.nr) {
+    case SYS_mmap:
+      // Only file mappings get here (the shim's filter passes anonymous ones). A writable
+      // shared mapping would write outside any vote.
+      if ((a[3] & MAP_SHARED) != 0 && (a[2] & PROT_WRITE) != 0) {
+        WarnOnce(call.nr, "writable shared file mappings are not supported (ENODEV)");
+        return Answer(-ENODEV);
+      }
+      outcome_.action = ReplyAction::kMapFile;
+      return true;
+    case SYS_ioctl:
+    case SYS_fcntl:
+      return false;  // refined by Marshal; executed generically
+    case SYS_clone:
+      if ((a[0] & CLONE_THREAD) != 0) {
+        WarnOnce(call.nr, "threads are not supported yet (EAGAIN)");
+        return Answer(-EAGAIN);
+      }
+      WarnOnce(call.nr, "child processes are not supported yet (ENOSYS)");
+      return Answer(-ENOSYS);
+    case SYS_clone3:
+      return Answer(-ENOSYS);  // glibc falls back to clone
+    case SYS_fork:
+    case SYS_vfork:
+    case SYS_execve:
+    case SYS_execveat:
+      WarnOnce(call.nr, "not supported yet (ENOSYS)");
+      return Answer(-ENOSYS);
+    case SYS_kill:
+      if (!IsSelf(static_cast<int64_t>(a[0])) && static_cast<int64_t>(a[0]) != -virtual_pid_) {
+        return Answer(-ESRCH);
+      }
+      break;
+    case SYS_tkill:
+      if (!IsSelf(static_cast<int64_t>(a[0]))) {
+        return Answer(-ESRCH);
+      }
+      break;
+    case SYS_tgkill:
+      if (!IsSelf(static_cast<int64_t>(a[0])) || !IsSelf(static_cast<int64_t>(a[1]))) {
+        return Answer(-ESRCH);
+      }
+      break;
+    case SYS_wait4:
+    case SYS_waitid:
+      return Answer(-ECHILD);
+    case kPseudoSyscallMapDone:
+      return Answer(0);
+    default:
+      WarnOnce(call.nr, "not supported yet (ENOSYS)");
+      return Answer(-ENOSYS);
+  }
+  // A signal to itself: voted, then each replica queues it on itself.
+  int sig = static_cast<int>(call.nr == SYS_tgkill ? a[2] : a[1]);
+  if (sig < 0 || sig >= 65) {
+    return Answer(-EINVAL);
+  }
+  if (sig == 0) {
+    return Answer(0);
+  }
+  outcome_.action = ReplyAction::kRaise;
+  outcome_.signal = sig;
+  return Answer(0);
+}
+
+void Performer::PrepareExecution(const Call& call, pid_t replica_pid) {
+  uint64_t args[6];
+  std::copy(std::begin(call.args), std::end(call.args), args);
+  for (int i = 0; i < 6; ++i) {
+    const ArgSpec& spec = call.spec.args[i];
+    bool null = call.args[i] == 0 && spec.nullable;
+    switch (spec.kind) {
+      case ArgKind::kPath:
+        if (!null) {
+          paths_[i] = RewriteProgramPath(
+              std::string(call.in[i].begin(), call.in[i].end()), replica_pid);
+          args[i] = reinterpret_cast<uint64_t>(paths_[i].c_str());
+        }
+        break;
+      case ArgKind::kInBuf:
+        if (!null) {
+          args[i] = reinterpret_cast<uint64_t>(call.in[i].data());
+        }
+        break;
+      case ArgKind::kInOutBuf:
+        if (!null) {
+          out_[i] = call.in[i];
+          args[i] = reinterpret_cast<uint64_t>(out_[i].data());
+        }
+        break;
+      case ArgKind::kOutBuf:
+        if (!null) {
+          out_[i].assign(call.capacity[i], 0);
+          args[i] = reinterpret_cast<uint64_t>(out_[i].data());
+        }
+        break;
+      case ArgKind::kIovecIn: {
+        // One buffer with everything: the same bytes, written in one call, as writev would.
+        size_t header = call.iov.size() * sizeof(iovec);
+        iov_[i] = {const_cast<uint8_t*>(call.in[i].data()) + header, call.in[i].size() - header};
+        args[i] = reinterpret_cast<uint64_t>(&iov_[i]);
+        args[spec.len_arg] = 1;
+        break;
+      }
+      case ArgKind::kIovecOut:
+        out_[i].assign(call.capacity[i], 0);
+        iov_[i] = {out_[i].data(), out_[i].size()};
+        args[i] = reinterpret_cast<uint64_t>(&iov_[i]);
+        args[spec.len_arg] = 1;
+        break;
+      default:
+        break;
+    }
+  }
+  if (call.nr == SYS_sched_getaffinity) {
+    args[0] = 0;
+  }
+  executor_.Submit(call.nr, args);
+}
+
+void Performer::Complete() {
+  const Call& call = *call_;
+  int64_t result = executor_.result();
+  outcome_.value = result;
+  if (result == -EPIPE && IsWriteLike(call.nr)) {
+    outcome_.signal = SIGPIPE;  // the kernel would have sent it to the writer
+  }
+  if (result < 0) {
+    return;
+  }
+  for (int i = 0; i < 6; ++i) {
+    const ArgSpec& spec = call.spec.args[i];
+    if (call.args[i] == 0) {
+      continue;
+    }
+    if (spec.kind == ArgKind::kOutBuf || spec.kind == ArgKind::kInOutBuf) {
+      size_t n = call.capacity[i];
+      if (spec.out_len == OutLen::kReturnValue) {
+        n = std::min<size_t>(n, static_cast<size_t>(result) * std::max<uint16_t>(spec.size, 1));
+      }
+      outcome_.writes.emplace_back(call.args[i],
+                                   std::vector<uint8_t>(out_[i].begin(), out_[i].begin() + n));
+    } else if (spec.kind == ArgKind::kIovecOut) {
+      // Scatter what was read over the replica's own buffers, in order.
+      size_t left = std::min<size_t>(static_cast<size_t>(result), out_[i].size());
+      size_t offset = 0;
+      for (const auto& [address, length] : call.iov) {
+        size_t n = std::min<size_t>(left, length);
+        if (n == 0) {
+          break;
+        }
+        outcome_.writes.emplace_back(
+            address, std::vector<uint8_t>(out_[i].begin() + offset, out_[i].begin() + offset + n));
+        offset += n;
+        left -= n;
+      }
+    }
+  }
+}
+
+}  // namespace nmr

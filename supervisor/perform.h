@@ -1,0 +1,56 @@
+// Performing an agreed call once: decides what each class of syscall means (execute on the
+// executor, answer from supervisor state, deny, let the replicas do it locally) and prepares
+// the outcome that every replica of the majority receives: a return value, the bytes to write
+// into its memory (identical replicas: the same addresses), and what its shim must do.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "interface/channel.h"
+#include "supervisor/executor.h"
+#include "supervisor/marshal.h"
+
+namespace nmr {
+
+struct Outcome {
+  ReplyAction action = ReplyAction::kReturn;
+  int64_t value = 0;
+  int signal = 0;
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> writes;  // replica address, bytes
+};
+
+class Performer {
+ public:
+  Performer(Executor& executor, pid_t virtual_pid) : executor_(executor), virtual_pid_(virtual_pid) {}
+
+  // Starts performing `call` as replica `replica_pid` asked it. Returns true when the outcome
+  // is ready, false when the executor runs it (then call Complete() once it is Done()).
+  bool Start(const Call& call, pid_t replica_pid);
+  void Complete();
+  const Outcome& outcome() const { return outcome_; }
+
+ private:
+  bool Answer(int64_t value);
+  bool AnswerVirtual(const Call& call);
+  bool AnswerSpecial(const Call& call);
+  bool IsSelf(int64_t pid) const;
+  void PrepareExecution(const Call& call, pid_t replica_pid);
+
+  Executor& executor_;
+  pid_t virtual_pid_;
+  Outcome outcome_;
+  const Call* call_ = nullptr;
+  // Buffers the executed call points into.
+  std::array<std::string, 6> paths_;
+  std::array<std::vector<uint8_t>, 6> out_;
+  std::array<iovec, 6> iov_{};
+};
+
+}  // namespace nmr

@@ -1,0 +1,38 @@
+#include "supervisor/report.h"
+
+namespace nmr {
+
+nlohmann::json ToJson(const Report& report) {
+  nlohmann::json j;
+  j["replicas"] = report.replicas;
+  j["program"] = report.program;
+  j["outcome"] = report.outcome;
+  if (report.exit_signal) {
+    j["exit"] = {{"signal", *report.exit_signal}};
+  } else if (report.exit_code) {
+    j["exit"] = {{"code", *report.exit_code}};
+  } else {
+    j["exit"] = nullptr;
+  }
+  j["votes"] = {{"total", report.votes_total}, {"by_syscall", report.votes_by_syscall}};
+  j["divergences"] = nlohmann::json::array();
+  for (const DivergenceRecord& d : report.divergences) {
+    j["divergences"].push_back({{"seq", d.seq},
+                                {"view", d.view},
+                                {"replica", d.replica},
+                                {"syscall", d.syscall},
+                                {"reason", d.reason},
+                                {"detail", d.detail}});
+  }
+  j["views"] = nlohmann::json::array();
+  for (const ViewRecord& v : report.views) {
+    j["views"].push_back({{"view", v.view}, {"members", v.members}});
+  }
+  j["restarts"] = report.restarts;
+  j["injected"] = report.injected;
+  j["wall_s"] = report.wall_s;
+  j["cpu_s"] = report.cpu_s;
+  return j;
+}
+
+}  // namespace nmr

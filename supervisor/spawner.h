@@ -1,0 +1,56 @@
+// Starting replicas identical from execve (DESIGN.md "Start-up"): ASLR off, the same
+// AT_RANDOM bytes, the same environment, PDEATHSIG, RLIMIT_CORE 0, their own process group,
+// fds 0/1/2 on pipes to nmr-run, the channel at kChannelFd, the base seccomp filter whose
+// listener nmr-run takes over.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "interface/channel.h"
+#include "supervisor/filter.h"
+#include "supervisor/result.h"
+
+namespace nmr {
+
+// Where PROGRAM is, as execvp would find it, or why it cannot run (with the exit code to use).
+struct ResolvedProgram {
+  std::string path;
+};
+struct ResolveError {
+  int exit_code;  // kExitNotFound or kExitCannotExecute
+  std::string message;
+};
+ResolvedProgram ResolveProgram(const std::string& name, const std::string& path_env,
+                               ResolveError* error);
+
+struct SpawnPlan {
+  std::string path;
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;      // already holds LD_PRELOAD
+  int replicas = 3;
+  pid_t virtual_pid = 0;
+  pid_t executor_tid = 0;
+  BpfProgram shim_filter;
+  std::array<uint8_t, 16> at_random{};
+  sigset_t original_mask{};            // what nmr-run inherited, for the program
+  std::vector<std::pair<int, struct sigaction>> original_actions;
+};
+
+struct ReplicaProcess {
+  pid_t pid = -1;
+  Channel* channel = nullptr;
+  int listener = -1;     // seccomp USER_NOTIF listener of the base filter
+  int stdout_pipe = -1;  // read ends: what the replica wrote before its shim was in
+  int stderr_pipe = -1;
+};
+
+// Spawns every replica; on failure, kills those already started.
+Result<std::vector<ReplicaProcess>> SpawnReplicas(const SpawnPlan& plan);
+
+}  // namespace nmr

@@ -1,0 +1,568 @@
+#include "supervisor/supervisor.h"
+
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "interface/syscall_table.h"
+#include "supervisor/exit_codes.h"
+#include "supervisor/filter.h"
+#include "supervisor/marshal.h"
+#include "supervisor/notify_responder.h"
+#include "supervisor/perform.h"
+#include "supervisor/report.h"
+#include "supervisor/spawner.h"
+#include "supervisor/vote_engine.h"
+
+namespace nmr {
+namespace {
+
+// Bumped (and woken) by the signal handler and the executor: the control loop's doorbell.
+std::atomic<uint32_t> g_event_word{0};
+std::atomic<uint64_t> g_pending_signals{0};
+
+constexpr int kWatchedSignals[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+sigset_t g_original_mask;
+std::vector<std::pair<int, struct sigaction>> g_original_actions;
+
+void OnSignal(int sig) {
+  g_pending_signals.fetch_or(1ULL << sig);
+  g_event_word.fetch_add(1);
+  syscall(SYS_futex, &g_event_word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+int64_t NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+const char* ReasonName(KillReason reason) {
+  switch (reason) {
+    case KillReason::kDiverged:
+      return "diverged";
+    case KillReason::kCrashed:
+      return "crashed";
+    case KillReason::kHung:
+      return "hung";
+    case KillReason::kFinished:
+      return "finished";
+  }
+  return "?";
+}
+
+std::string DescribeStatus(int status) {
+  if (WIFSIGNALED(status)) {
+    const char* name = sigabbrev_np(WTERMSIG(status));
+    return name != nullptr ? std::string("killed by SIG") + name
+                           : "killed by signal " + std::to_string(WTERMSIG(status));
+  }
+  return "exited with " + std::to_string(WEXITSTATUS(status));
+}
+
+struct Replica {
+  ReplicaProcess process;
+  bool running = true;      // not yet reaped
+  bool killed = false;      // we sent SIGKILL (its death is not a vote)
+  uint32_t seen_seq = 0;    // last request sequence consumed
+  bool has_call = false;    // `call` is its request awaiting a reply
+  Call call;
+  uint64_t votes = 0;
+  std::map<long, uint64_t> votes_by_nr;
+  int status = 0;
+  double cpu_s = 0;
+};
+
+class Supervisor {
+ public:
+  Supervisor(const RunConfig& config, Executor& executor)
+      : config_(config),
+        policy_(config.policy),
+        executor_(executor),
+        engine_(policy_.replicas, policy_.vote_timeout_ms),
+        performer_(executor, getpid()) {}
+
+  int Run();
+
+ private:
+  Result<Ok> Start();
+  void Loop();
+  void WaitForEvent(uint32_t event_seen);
+  void HandleSignals();
+  void Reap();
+  void PollChannels();
+  void TakeRequest(int r);
+  void Apply(EngineActions actions);
+  void Execute(const EngineAction& action);
+  void Reply(int r);
+  void Kill(const EngineAction& action);
+  void Finish(const EngineAction& action);
+  void StopAll();
+  void ForwardEarlyOutput();
+  int Conclude();
+  void RecordView();
+
+  const RunConfig& config_;
+  Policy policy_;
+  Executor& executor_;
+  VoteEngine engine_;
+  Performer performer_;
+  std::vector<Replica> replicas_;
+  std::unique_ptr<NotifyResponder> responder_;
+  bool executing_ = false;
+  Call executing_call_;  // the agreed call being performed (the leader may vote again first)
+  bool stopping_ = false;   // every replica is being killed; no more votes are taken
+  int leader_ = 0;          // the finishing decision's leader, for early output
+  Report report_;
+  std::chrono::steady_clock::time_point started_;
+  int exit_code_ = 0;
+  int exit_signal_ = 0;
+};
+
+Result<Ok> Supervisor::Start() {
+  SpawnPlan plan;
+  ResolveError resolve_error;
+  const char* path_env = getenv("PATH");
+  ResolvedProgram program = ResolveProgram(config_.argv[0], path_env ? path_env : "", &resolve_error);
+  if (program.path.empty()) {
+    exit_code_ = resolve_error.exit_code;
+    return MakeError(resolve_error.message);
+  }
+  plan.path = program.path;
+  plan.argv = config_.argv;
+  std::string preload = config_.shim_path;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (strncmp(*e, "LD_PRELOAD=", 11) == 0) {
+      if ((*e)[11] != '\0') {
+        preload += ":" + std::string(*e + 11);
+      }
+      continue;
+    }
+    plan.envp.emplace_back(*e);
+  }
+  plan.envp.push_back("LD_PRELOAD=" + preload);
+  plan.replicas = policy_.replicas;
+  plan.virtual_pid = getpid();
+  plan.executor_tid = executor_.tid();
+  plan.shim_filter = BuildShimFilter();
+  if (getrandom(plan.at_random.data(), plan.at_random.size(), 0) != 16) {
+    return MakeError("getrandom: " + std::string(strerror(errno)));
+  }
+  plan.original_mask = g_original_mask;
+  plan.original_actions = g_original_actions;
+  Result<std::vector<ReplicaProcess>> spawned = SpawnReplicas(plan);
+  if (!spawned) {
+    exit_code_ = kExitOwnError;
+    return spawned.error();
+  }
+  std::vector<int> listeners;
+  for (ReplicaProcess& p : *spawned) {
+    Replica r;
+    r.process = p;
+    listeners.push_back(p.listener);
+    replicas_.push_back(std::move(r));
+  }
+  uint64_t seed;
+  std::memcpy(&seed, plan.at_random.data(), sizeof seed);
+  responder_ = std::make_unique<NotifyResponder>(std::move(listeners), seed);
+  RecordView();
+  return Ok{};
+}
+
+void Supervisor::RecordView() {
+  report_.views.push_back({engine_.view(), engine_.Members()});
+}
+
+int Supervisor::Run() {
+  started_ = std::chrono::steady_clock::now();
+  report_.replicas = policy_.replicas;
+  report_.program = config_.argv;
+  Result<Ok> started = Start();
+  if (!started) {
+    spdlog::error("{}", started.error().message);
+    report_.outcome = "error";
+    return Conclude();
+  }
+  Loop();
+  return Conclude();
+}
+
+void Supervisor::Loop() {
+  for (;;) {
+    uint32_t event_seen = g_event_word.load(std::memory_order_acquire);
+    HandleSignals();
+    Reap();
+    if (executing_ && executor_.Done()) {
+      executing_ = false;
+      performer_.Complete();
+      Apply(engine_.OnExecuted(NowMs()));
+    }
+    if (!stopping_) {
+      PollChannels();
+      Apply(engine_.OnTick(NowMs()));
+    }
+    bool any_running = std::any_of(replicas_.begin(), replicas_.end(),
+                                   [](const Replica& r) { return r.running; });
+    if (!any_running) {
+      return;
+    }
+    WaitForEvent(event_seen);
+  }
+}
+
+void Supervisor::WaitForEvent(uint32_t event_seen) {
+  // futex_waitv over the doorbell and every live replica's request word: returns at once if
+  // any of them already moved past what we saw.
+  constexpr uint32_t kPrivate = 128;  // FUTEX2_PRIVATE: the doorbell is process-private
+  struct futex_waitv waiters[1 + 16] = {};
+  int n = 0;
+  auto add = [&](uint32_t expected, const void* word, uint32_t flags) {
+    waiters[n].val = expected;
+    waiters[n].uaddr = reinterpret_cast<uint64_t>(word);
+    waiters[n].flags = flags;
+    ++n;
+  };
+  add(event_seen, &g_event_word, FUTEX_32 | kPrivate);
+  if (!stopping_) {
+    for (Replica& r : replicas_) {
+      if (r.running && !r.killed) {
+        add(r.seen_seq, &r.process.channel->request_seq, FUTEX_32);  // shared with the replica
+      }
+    }
+  }
+  timespec deadline;
+  timespec* timeout = nullptr;
+  if (std::optional<int64_t> next = engine_.NextDeadline()) {
+    deadline = {*next / 1000, (*next % 1000) * 1'000'000};
+    timeout = &deadline;
+  }
+  syscall(SYS_futex_waitv, waiters, n, 0, timeout, CLOCK_MONOTONIC);
+}
+
+void Supervisor::HandleSignals() {
+  uint64_t pending = g_pending_signals.exchange(0);
+  pending &= ~(1ULL << SIGCHLD);  // SIGCHLD only rings the doorbell; Reap() does the work
+  if (pending == 0) {
+    return;
+  }
+  int sig = __builtin_ctzll(pending);
+  spdlog::warn("received SIG{}: stopping the replicas", sigabbrev_np(sig));
+  report_.outcome = "interrupted";
+  exit_signal_ = sig;
+  StopAll();
+}
+
+void Supervisor::StopAll() {
+  stopping_ = true;
+  for (Replica& r : replicas_) {
+    if (r.running && !r.killed) {
+      kill(r.process.pid, SIGKILL);
+      r.killed = true;
+    }
+  }
+}
+
+void Supervisor::Reap() {
+  for (;;) {
+    int status;
+    rusage usage;
+    pid_t pid = wait4(-1, &status, WNOHANG | __WALL, &usage);
+    if (pid <= 0) {
+      return;
+    }
+    for (size_t i = 0; i < replicas_.size(); ++i) {
+      Replica& r = replicas_[i];
+      if (r.process.pid != pid) {
+        continue;
+      }
+      r.running = false;
+      r.status = status;
+      r.cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+      if (r.process.channel->fatal.code != 0) {
+        spdlog::error("replica {}: shim failed at shim.cc:{} ({})", i, r.process.channel->fatal.line,
+                      strerror(-r.process.channel->fatal.code));
+      }
+      if (!r.killed) {
+        spdlog::debug("[v{} s{}] replica {} {}", engine_.view(), engine_.seq(), i,
+                      DescribeStatus(status));
+        Apply(engine_.OnDeath(static_cast<int>(i), DeathDigest(status), NowMs()));
+      }
+    }
+  }
+}
+
+void Supervisor::PollChannels() {
+  for (size_t i = 0; i < replicas_.size() && !stopping_; ++i) {
+    Replica& r = replicas_[i];
+    if (!r.running || r.killed || r.has_call) {
+      continue;
+    }
+    uint32_t seq = r.process.channel->request_seq.load(std::memory_order_acquire);
+    if (seq != r.seen_seq) {
+      TakeRequest(static_cast<int>(i));
+    }
+  }
+}
+
+void Supervisor::TakeRequest(int i) {
+  Replica& r = replicas_[i];
+  // Copied once into private memory; everything after works on the copy.
+  Request request;
+  std::memcpy(&request, &r.process.channel->request, sizeof request);
+  uint32_t seq = r.process.channel->request_seq.load(std::memory_order_acquire);
+  r.seen_seq = seq;
+  if (request.seq != seq) {
+    spdlog::warn("replica {}: malformed request (sequence {} in a record stamped {})", i, seq,
+                 request.seq);
+  }
+  ProcessMemory memory(r.process.pid);
+  r.call = Marshal(request, memory);
+  r.has_call = true;
+  ++r.votes;
+  ++r.votes_by_nr[r.call.nr];
+  for (const FaultSpec& fault : policy_.faults) {
+    uint64_t count = fault.syscall < 0 ? r.votes : (fault.syscall == r.call.nr ? r.votes_by_nr[r.call.nr] : 0);
+    if (fault.replica == i && fault.at_vote == count) {
+      std::string what = FlipOneBit(r.call);
+      std::string note = "corrupt-vote: replica " + std::to_string(i) + ", vote " +
+                         std::to_string(r.votes) + " (" + SyscallName(r.call.nr) + "): flipped " +
+                         what;
+      spdlog::info("injected {}", note);
+      report_.injected.push_back(note);
+    }
+  }
+  bool terminal = r.call.nr == SYS_exit_group || r.call.nr == SYS_exit;
+  Apply(engine_.OnVote(i, r.call.digest, terminal, NowMs()));
+}
+
+void Supervisor::Apply(EngineActions actions) {
+  for (const EngineAction& action : actions) {
+    switch (action.kind) {
+      case EngineAction::Kind::kExecute:
+        Execute(action);
+        break;
+      case EngineAction::Kind::kReply:
+        Reply(action.replica);
+        break;
+      case EngineAction::Kind::kKill:
+        Kill(action);
+        break;
+      case EngineAction::Kind::kFinish:
+        Finish(action);
+        break;
+      case EngineAction::Kind::kNoMajority:
+        spdlog::error("[v{} s{}] no majority: the replicas disagree and no value can win",
+                      action.view, action.seq);
+        report_.outcome = "no-majority";
+        exit_code_ = kExitNoMajority;
+        StopAll();
+        break;
+    }
+  }
+}
+
+void Supervisor::Execute(const EngineAction& action) {
+  Replica& leader = replicas_[action.replica];
+  const Call& call = leader.call;
+  report_.votes_total++;
+  report_.votes_by_syscall[call.spec.name != nullptr ? call.spec.name : SyscallName(call.nr)]++;
+  spdlog::debug("[v{} s{}] agreed: {}", action.view, action.seq, DescribeCall(call));
+  // The leader's call is copied: its slot may be refilled before the stragglers are judged.
+  executing_call_ = call;
+  if (performer_.Start(executing_call_, leader.process.pid)) {
+    Apply(engine_.OnExecuted(NowMs()));
+  } else {
+    executing_ = true;
+  }
+}
+
+void Supervisor::Reply(int i) {
+  Replica& r = replicas_[i];
+  const Outcome& outcome = performer_.outcome();
+  ProcessMemory memory(r.process.pid);
+  for (const auto& [address, bytes] : outcome.writes) {
+    if (memory.Write(address, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
+      spdlog::warn("replica {}: cannot write the result of {} into its memory", i,
+                   SyscallName(r.call.nr));
+    }
+  }
+  Channel* ch = r.process.channel;
+  ch->reply.seq = r.seen_seq;
+  ch->reply.action = outcome.action;
+  ch->reply.value = outcome.value;
+  ch->reply.signal = outcome.signal;
+  r.has_call = false;
+  ch->reply_seq.store(r.seen_seq, std::memory_order_release);
+  syscall(SYS_futex, &ch->reply_seq, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+}
+
+void Supervisor::Kill(const EngineAction& action) {
+  Replica& r = replicas_[action.replica];
+  RecordView();
+  if (action.reason == KillReason::kFinished) {
+    spdlog::debug("[v{} s{}] replica {} stopped: the program has ended", action.view, action.seq,
+                  action.replica);
+  } else {
+    DivergenceRecord d;
+    d.seq = action.seq;
+    d.view = action.view;
+    d.replica = action.replica;
+    d.reason = ReasonName(action.reason);
+    if (action.reason == KillReason::kCrashed) {
+      d.syscall = "death";
+      d.detail = DescribeStatus(r.status);
+    } else if (action.reason == KillReason::kHung) {
+      d.syscall = "none";
+      d.detail = "no vote within " + std::to_string(policy_.vote_timeout_ms) + " ms of the quorum";
+    } else {
+      d.syscall = SyscallName(r.call.nr);
+      d.detail = "asked for " + DescribeCall(r.call) + "; the majority for " +
+                 DescribeCall(executing_call_);
+    }
+    spdlog::warn("[v{} s{}] replica {} {}: {} ({}); {} replica(s) left", action.view, action.seq,
+                 action.replica, d.reason, d.syscall, d.detail, engine_.Members().size());
+    report_.divergences.push_back(d);
+  }
+  if (r.running && !r.killed) {
+    kill(r.process.pid, SIGKILL);
+  }
+  r.killed = true;
+  if (policy_.on_divergence == OnDivergence::kAbort && action.reason != KillReason::kFinished &&
+      !stopping_) {
+    spdlog::error("[v{} s{}] stopping the run (on_divergence: abort)", action.view, action.seq);
+    report_.outcome = "divergence-abort";
+    exit_code_ = kExitNoMajority;
+    StopAll();
+  }
+}
+
+void Supervisor::Finish(const EngineAction& action) {
+  Replica& leader = replicas_[action.replica];
+  leader_ = action.replica;
+  if (leader.has_call && (leader.call.nr == SYS_exit_group || leader.call.nr == SYS_exit)) {
+    report_.outcome = "exit";
+    exit_code_ = static_cast<int>(leader.call.args[0] & 0xff);
+    report_.votes_total++;
+    report_.votes_by_syscall[SyscallName(leader.call.nr)]++;
+    executing_call_ = leader.call;
+    performer_.Start(executing_call_, leader.process.pid);  // kExecuteLocally for the voters
+  } else if (WIFSIGNALED(leader.status)) {
+    report_.outcome = "signal";
+    exit_signal_ = WTERMSIG(leader.status);
+  } else {
+    report_.outcome = "exit";
+    exit_code_ = WEXITSTATUS(leader.status);
+  }
+  spdlog::debug("[v{} s{}] the program ended: {}", action.view, action.seq, report_.outcome);
+}
+
+// What a replica wrote to its own stdout/stderr before its shim was in (ld.so's messages):
+// every replica wrote the same, so one copy is shown.
+void Supervisor::ForwardEarlyOutput() {
+  if (replicas_.empty()) {
+    return;
+  }
+  const ReplicaProcess& p = replicas_[leader_].process;
+  for (auto [from, to] : {std::pair{p.stdout_pipe, 1}, std::pair{p.stderr_pipe, 2}}) {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(from, buffer, sizeof buffer)) > 0) {
+      if (write(to, buffer, static_cast<size_t>(n)) < 0) {
+        break;
+      }
+    }
+  }
+}
+
+int Supervisor::Conclude() {
+  ForwardEarlyOutput();
+  responder_.reset();
+  report_.wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  for (const Replica& r : replicas_) {
+    report_.cpu_s.push_back(r.cpu_s);
+  }
+  if (exit_signal_ != 0 && report_.outcome == "signal") {
+    report_.exit_signal = exit_signal_;
+  } else if (exit_signal_ != 0) {
+    report_.exit_signal = exit_signal_;
+  } else {
+    report_.exit_code = exit_code_;
+  }
+  if (policy_.report) {
+    std::ofstream out(*policy_.report);
+    out << ToJson(report_).dump(2) << "\n";
+    if (!out) {
+      spdlog::error("cannot write the report to {}", *policy_.report);
+    }
+  }
+  if (exit_signal_ != 0) {
+    // Die the way the program died (or the way nmr-run was told to), without a core file.
+    rlimit no_core{0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    signal(exit_signal_, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, exit_signal_);
+    sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    spdlog::default_logger()->flush();
+    raise(exit_signal_);
+    return 128 + exit_signal_;
+  }
+  return exit_code_;
+}
+
+}  // namespace
+
+void InstallSupervisorSignals() {
+  sigprocmask(SIG_SETMASK, nullptr, &g_original_mask);
+  for (int sig : kWatchedSignals) {
+    struct sigaction old;
+    struct sigaction action = {};
+    action.sa_handler = OnSignal;
+    action.sa_flags = SA_RESTART;
+    sigfillset(&action.sa_mask);
+    sigaction(sig, &action, &old);
+    g_original_actions.emplace_back(sig, old);
+  }
+  // nmr-run's own: a program's EPIPE and EFBIG are results to hand over, not our death. What
+  // the program inherits is restored in the spawner.
+  for (int sig : {SIGPIPE, SIGXFSZ}) {
+    struct sigaction old;
+    struct sigaction ignore = {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(sig, &ignore, &old);
+    g_original_actions.emplace_back(sig, old);
+  }
+  sigset_t unblock;
+  sigemptyset(&unblock);
+  for (int sig : kWatchedSignals) {
+    sigaddset(&unblock, sig);
+  }
+  sigprocmask(SIG_UNBLOCK, &unblock, nullptr);
+}
+
+std::atomic<uint32_t>* SupervisorEventWord() { return &g_event_word; }
+
+int RunUnderNmr(const RunConfig& config, Executor& executor) {
+  Supervisor supervisor(config, executor);
+  return supervisor.Run();
+}
+
+}  // namespace nmr
