@@ -180,7 +180,34 @@ bool ReadIovec(ReplicaMemory& memory, Call& call, int i, bool gather) {
   return true;
 }
 
+// argv/envp of an execve: a null-terminated array of string pointers, kept as the strings
+// joined with NULs (what the vote compares and what the new replicas get).
+bool ReadStringArray(ReplicaMemory& memory, uint64_t address, std::vector<uint8_t>& out) {
+  constexpr size_t kMaxEntries = 65536;
+  constexpr size_t kMaxBytes = 2 << 20;
+  out.clear();
+  for (size_t k = 0; k < kMaxEntries; ++k) {
+    uint64_t pointer;
+    if (memory.Read(address + k * 8, &pointer, 8) != 8) {
+      return false;
+    }
+    if (pointer == 0) {
+      return true;
+    }
+    std::vector<uint8_t> text;
+    if (!ReadString(memory, pointer, text) || out.size() + text.size() > kMaxBytes) {
+      return false;
+    }
+    out.insert(out.end(), text.begin(), text.end());
+    out.push_back(0);
+  }
+  return false;
+}
+
 bool MarshalArg(ReplicaMemory& memory, Call& call, int i) {
+  if (call.nr == SYS_execve && (i == 1 || i == 2)) {
+    return call.args[i] == 0 || ReadStringArray(memory, call.args[i], call.in[i]);
+  }
   const ArgSpec& a = call.spec.args[i];
   uint64_t address = call.args[i];
   bool null_allowed = address == 0 && a.nullable;
@@ -280,7 +307,7 @@ std::string DescribeCall(const Call& call) {
     std::snprintf(buffer, sizeof buffer, decimal ? "%s%lld" : "%s%#llx", i == 0 ? "" : ", ",
                   static_cast<long long>(call.args[i]));
     out += buffer;
-    if (kind == ArgKind::kPath && !call.in[i].empty()) {
+    if (kind == ArgKind::kPath && !call.in[i].empty() && call.unreadable_arg != i) {
       out += " \"" + std::string(call.in[i].begin(), call.in[i].end()) + "\"";
     }
   }

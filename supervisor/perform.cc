@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,6 +61,9 @@ bool Performer::Start(const Call& call, pid_t replica_pid) {
   if (!call.supported) {
     WarnOnce(call.nr, "request not supported yet; the program gets an error");
     return Answer(call.nr == SYS_ioctl ? -ENOTTY : -EINVAL);
+  }
+  if (call.nr == SYS_execve) {
+    return AnswerSpecial(call);
   }
   switch (call.spec.cls) {
     case SyscallClass::kUnknown:
@@ -147,9 +151,17 @@ bool Performer::AnswerSpecial(const Call& call) {
       return Answer(-ENOSYS);
     case SYS_clone3:
       return Answer(-ENOSYS);  // glibc falls back to clone
+    case SYS_execve: {
+      // The kernel's own checks on the executor (its cwd resolves relative paths); if they
+      // pass, the supervisor replaces the replicas (Complete() sets replace_program).
+      uint64_t args[6] = {static_cast<uint64_t>(AT_FDCWD), 0, X_OK, 0, 0, 0};
+      paths_[0] = std::string(call.in[0].begin(), call.in[0].end());
+      args[1] = reinterpret_cast<uint64_t>(paths_[0].c_str());
+      executor_.Submit(SYS_faccessat, args);
+      return false;
+    }
     case SYS_fork:
     case SYS_vfork:
-    case SYS_execve:
     case SYS_execveat:
       WarnOnce(call.nr, "not supported yet (ENOSYS)");
       return Answer(-ENOSYS);
@@ -249,6 +261,10 @@ void Performer::Complete() {
   const Call& call = *call_;
   int64_t result = executor_.result();
   outcome_.value = result;
+  if (call.nr == SYS_execve) {
+    outcome_.replace_program = result == 0;
+    return;
+  }
   if (result == -EPIPE && IsWriteLike(call.nr)) {
     outcome_.signal = SIGPIPE;  // the kernel would have sent it to the writer
   }

@@ -23,6 +23,7 @@ struct Outcome {
   ReplyAction action = ReplyAction::kReturn;
   int64_t value = 0;
   int signal = 0;
+  bool replace_program = false;  // an agreed execve passed its checks: start the new program
   std::vector<std::pair<uint64_t, std::vector<uint8_t>>> writes;  // replica address, bytes
 };
 

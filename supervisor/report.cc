@@ -29,6 +29,7 @@ nlohmann::json ToJson(const Report& report) {
     j["views"].push_back({{"view", v.view}, {"members", v.members}});
   }
   j["restarts"] = report.restarts;
+  j["execs"] = report.execs;
   j["injected"] = report.injected;
   j["wall_s"] = report.wall_s;
   j["cpu_s"] = report.cpu_s;

@@ -39,6 +39,7 @@ struct Report {
   std::vector<DivergenceRecord> divergences;
   std::vector<ViewRecord> views;
   int restarts = 0;
+  int execs = 0;  // execve calls that replaced the program
   std::vector<std::string> injected;
   double wall_s = 0;
   std::vector<double> cpu_s;  // per replica, user + system

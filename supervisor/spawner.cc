@@ -68,15 +68,15 @@ bool CheckRunnable(const std::string& path, const std::string& shown, ResolveErr
                    int depth = 0) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
-    *error = {kExitNotFound, "nmr-run: " + shown + ": " + Errno(errno)};
+    *error = {kExitNotFound, shown + ": " + Errno(errno)};
     return false;
   }
   if (S_ISDIR(st.st_mode)) {
-    *error = {kExitCannotExecute, "nmr-run: " + shown + ": Is a directory"};
+    *error = {kExitCannotExecute, shown + ": Is a directory"};
     return false;
   }
   if (access(path.c_str(), X_OK) != 0) {
-    *error = {kExitCannotExecute, "nmr-run: " + shown + ": " + Errno(errno)};
+    *error = {kExitCannotExecute, shown + ": " + Errno(errno)};
     return false;
   }
   std::string interpreter;
@@ -84,24 +84,32 @@ bool CheckRunnable(const std::string& path, const std::string& shown, ResolveErr
     case ElfKind::kDynamic:
       return true;
     case ElfKind::kStatic:
-      *error = {kExitCannotExecute, "nmr-run: " + shown +
+      *error = {kExitCannotExecute, shown +
                                         ": statically linked; nmr runs dynamically linked "
                                         "programs only (the shim is loaded with LD_PRELOAD)"};
       return false;
     case ElfKind::kScript:
       if (depth > 0 || interpreter.empty()) {
-        *error = {kExitCannotExecute, "nmr-run: " + shown + ": bad interpreter"};
+        *error = {kExitCannotExecute, shown + ": bad interpreter"};
         return false;
       }
       return CheckRunnable(interpreter, shown + ": interpreter " + interpreter, error, 1);
     case ElfKind::kNotElf:
-      *error = {kExitCannotExecute, "nmr-run: " + shown + ": Exec format error"};
+      *error = {kExitCannotExecute, shown + ": Exec format error"};
       return false;
   }
   return false;
 }
 
 }  // namespace
+
+std::optional<ResolveError> CheckExecutable(const std::string& path) {
+  ResolveError error;
+  if (CheckRunnable(path, path, &error)) {
+    return std::nullopt;
+  }
+  return error;
+}
 
 ResolvedProgram ResolveProgram(const std::string& name, const std::string& path_env,
                                ResolveError* error) {
@@ -114,7 +122,7 @@ ResolvedProgram ResolveProgram(const std::string& name, const std::string& path_
     return CheckRunnable(name, name, error) ? ResolvedProgram{name} : ResolvedProgram{};
   }
   std::string dirs = path_env.empty() ? "/usr/local/bin:/usr/bin:/bin" : path_env;
-  ResolveError first_problem{kExitNotFound, "nmr-run: " + name + ": command not found"};
+  ResolveError first_problem{kExitNotFound, name + ": command not found"};
   std::istringstream split(dirs);
   std::string dir;
   while (std::getline(split, dir, ':')) {
@@ -157,6 +165,9 @@ long RawFutex(void* word, int op, uint32_t value, const timespec* timeout = null
   };
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
     _exit(kExitOwnError);
+  }
+  if (plan.cwd_fd >= 0 && fchdir(plan.cwd_fd) != 0) {
+    fail(errno);
   }
   personality(ADDR_NO_RANDOMIZE);
   setpgid(0, 0);

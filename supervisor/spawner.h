@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,11 +29,14 @@ struct ResolveError {
 };
 ResolvedProgram ResolveProgram(const std::string& name, const std::string& path_env,
                                ResolveError* error);
+// The same checks for a path as given (an execve by the program): nullopt if runnable.
+std::optional<ResolveError> CheckExecutable(const std::string& path);
 
 struct SpawnPlan {
   std::string path;
   std::vector<std::string> argv;
   std::vector<std::string> envp;      // already holds LD_PRELOAD
+  int cwd_fd = -1;                     // the program's working directory (the executor's)
   int replicas = 3;
   pid_t virtual_pid = 0;
   pid_t executor_tid = 0;

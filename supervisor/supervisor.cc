@@ -1,8 +1,10 @@
 #include "supervisor/supervisor.h"
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/random.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -13,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -66,6 +69,11 @@ const char* ReasonName(KillReason reason) {
   return "?";
 }
 
+double CpuSeconds(const rusage& usage) {
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
 std::string DescribeStatus(int status) {
   if (WIFSIGNALED(status)) {
     const char* name = sigabbrev_np(WTERMSIG(status));
@@ -101,6 +109,10 @@ class Supervisor {
 
  private:
   Result<Ok> Start();
+  Result<Ok> StartReplicas(const std::string& path, const std::vector<std::string>& argv,
+                           const std::vector<std::string>& envp);
+  void ReplaceProgram(const Call& call);
+  void CloseOnExec();
   void Loop();
   void WaitForEvent(uint32_t event_seen);
   void HandleSignals();
@@ -132,10 +144,10 @@ class Supervisor {
   std::chrono::steady_clock::time_point started_;
   int exit_code_ = 0;
   int exit_signal_ = 0;
+  double cpu_s_before_exec_ = 0;  // CPU time of replicas an execve replaced
 };
 
 Result<Ok> Supervisor::Start() {
-  SpawnPlan plan;
   ResolveError resolve_error;
   const char* path_env = getenv("PATH");
   ResolvedProgram program = ResolveProgram(config_.argv[0], path_env ? path_env : "", &resolve_error);
@@ -143,17 +155,28 @@ Result<Ok> Supervisor::Start() {
     exit_code_ = resolve_error.exit_code;
     return MakeError(resolve_error.message);
   }
-  plan.path = program.path;
-  plan.argv = config_.argv;
-  std::string preload = config_.shim_path;
+  std::vector<std::string> envp;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (strncmp(*e, "LD_PRELOAD=", 11) == 0) {
-      if ((*e)[11] != '\0') {
-        preload += ":" + std::string(*e + 11);
+    envp.emplace_back(*e);
+  }
+  return StartReplicas(program.path, config_.argv, envp);
+}
+
+Result<Ok> Supervisor::StartReplicas(const std::string& path, const std::vector<std::string>& argv,
+                                     const std::vector<std::string>& envp) {
+  SpawnPlan plan;
+  plan.path = path;
+  plan.argv = argv;
+  // LD_PRELOAD=<shim>[:<the program's own>]; the shim takes itself out again at start-up.
+  std::string preload = config_.shim_path;
+  for (const std::string& e : envp) {
+    if (e.rfind("LD_PRELOAD=", 0) == 0) {
+      if (e.size() > 11) {
+        preload += ":" + e.substr(11);
       }
       continue;
     }
-    plan.envp.emplace_back(*e);
+    plan.envp.push_back(e);
   }
   plan.envp.push_back("LD_PRELOAD=" + preload);
   plan.replicas = policy_.replicas;
@@ -165,11 +188,18 @@ Result<Ok> Supervisor::Start() {
   }
   plan.original_mask = g_original_mask;
   plan.original_actions = g_original_actions;
+  // The program's working directory is the executor's (a chdir before an execve moved it).
+  std::string cwd = "/proc/self/task/" + std::to_string(executor_.tid()) + "/cwd";
+  plan.cwd_fd = open(cwd.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   Result<std::vector<ReplicaProcess>> spawned = SpawnReplicas(plan);
+  if (plan.cwd_fd >= 0) {
+    close(plan.cwd_fd);
+  }
   if (!spawned) {
     exit_code_ = kExitOwnError;
     return spawned.error();
   }
+  replicas_.clear();
   std::vector<int> listeners;
   for (ReplicaProcess& p : *spawned) {
     Replica r;
@@ -182,6 +212,84 @@ Result<Ok> Supervisor::Start() {
   responder_ = std::make_unique<NotifyResponder>(std::move(listeners), seed);
   RecordView();
   return Ok{};
+}
+
+// An agreed execve that passed the kernel's checks: the replicas are replaced by new ones
+// running the new program. What execve keeps lives in the supervisor already: the virtual
+// pid, the fd table and cwd (the executor's; close-on-exec fds are closed here).
+void Supervisor::ReplaceProgram(const Call& call) {
+  auto split = [](const std::vector<uint8_t>& joined) {
+    std::vector<std::string> out;
+    std::string current;
+    for (uint8_t c : joined) {
+      if (c == 0) {
+        out.push_back(current);
+        current.clear();
+      } else {
+        current.push_back(static_cast<char>(c));
+      }
+    }
+    return out;
+  };
+  std::string path(call.in[0].begin(), call.in[0].end());
+  std::vector<std::string> argv = split(call.in[1]);
+  std::vector<std::string> envp = split(call.in[2]);
+  std::string shown = path;
+  if (!path.empty() && path[0] != '/') {
+    path = "/proc/self/task/" + std::to_string(executor_.tid()) + "/cwd/" + path;
+  }
+  if (std::optional<ResolveError> problem = CheckExecutable(path)) {
+    // The kernel would have let it run (a static program): nmr cannot follow it there.
+    spdlog::error("execve {}: {}", shown, problem->message);
+    report_.outcome = "error";
+    exit_code_ = problem->exit_code;
+    StopAll();
+    return;
+  }
+  spdlog::debug("[v{} s{}] execve {}: replacing the replicas", engine_.view(), engine_.seq(), shown);
+  for (Replica& r : replicas_) {
+    if (r.running) {
+      kill(r.process.pid, SIGKILL);
+      int status;
+      rusage usage;
+      wait4(r.process.pid, &status, __WALL, &usage);
+      cpu_s_before_exec_ += CpuSeconds(usage);
+      r.running = false;
+    }
+    munmap(r.process.channel, kChannelSize);
+    close(r.process.stdout_pipe);
+    close(r.process.stderr_pipe);
+  }
+  responder_.reset();
+  CloseOnExec();
+  report_.execs++;
+  engine_ = VoteEngine(policy_.replicas, policy_.vote_timeout_ms, engine_.view() + 1);
+  if (Result<Ok> started = StartReplicas(path, argv, envp); !started) {
+    spdlog::error("execve {}: {}", shown, started.error().message);
+    report_.outcome = "error";
+    exit_code_ = kExitOwnError;
+    replicas_.clear();
+  }
+}
+
+// execve closes the fds marked close-on-exec: the program's table is the executor's.
+void Supervisor::CloseOnExec() {
+  std::string dir = "/proc/self/task/" + std::to_string(executor_.tid()) + "/fdinfo/";
+  std::vector<int> to_close;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream info(entry.path());
+    std::string key;
+    std::string value;
+    while (info >> key >> value) {
+      if (key == "flags:" && (std::stoul(value, nullptr, 8) & O_CLOEXEC) != 0) {
+        to_close.push_back(std::stoi(entry.path().filename().string()));
+      }
+    }
+  }
+  for (int fd : to_close) {
+    uint64_t args[6] = {static_cast<uint64_t>(fd), 0, 0, 0, 0, 0};
+    executor_.Run(SYS_close, args);
+  }
 }
 
 void Supervisor::RecordView() {
@@ -210,6 +318,10 @@ void Supervisor::Loop() {
     if (executing_ && executor_.Done()) {
       executing_ = false;
       performer_.Complete();
+      if (performer_.outcome().replace_program) {
+        ReplaceProgram(executing_call_);
+        continue;
+      }
       Apply(engine_.OnExecuted(NowMs()));
     }
     if (!stopping_) {
@@ -292,8 +404,7 @@ void Supervisor::Reap() {
       }
       r.running = false;
       r.status = status;
-      r.cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-                static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+      r.cpu_s = CpuSeconds(usage);
       if (r.process.channel->fatal.code != 0) {
         spdlog::error("replica {}: shim failed at shim.cc:{} ({})", i, r.process.channel->fatal.line,
                       strerror(-r.process.channel->fatal.code));
@@ -496,7 +607,8 @@ int Supervisor::Conclude() {
   report_.wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   for (const Replica& r : replicas_) {
-    report_.cpu_s.push_back(r.cpu_s);
+    // Replicas an execve replaced are counted evenly into their successors.
+    report_.cpu_s.push_back(r.cpu_s + cpu_s_before_exec_ / static_cast<double>(replicas_.size()));
   }
   if (exit_signal_ != 0 && report_.outcome == "signal") {
     report_.exit_signal = exit_signal_;

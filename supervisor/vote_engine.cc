@@ -4,8 +4,8 @@
 
 namespace nmr {
 
-VoteEngine::VoteEngine(int replicas, int64_t timeout_ms)
-    : replicas_(static_cast<size_t>(replicas)), timeout_ms_(timeout_ms) {
+VoteEngine::VoteEngine(int replicas, int64_t timeout_ms, uint32_t first_view)
+    : replicas_(static_cast<size_t>(replicas)), timeout_ms_(timeout_ms), view_(first_view) {
   NMR_CHECK(replicas >= 1);
 }
 

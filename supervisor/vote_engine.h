@@ -53,7 +53,8 @@ using EngineActions = std::vector<EngineAction>;
 
 class VoteEngine {
  public:
-  VoteEngine(int replicas, int64_t timeout_ms);
+  // `first_view` continues the numbering when a new program replaces the replicas (execve).
+  VoteEngine(int replicas, int64_t timeout_ms, uint32_t first_view = 0);
 
   // Replica `r`'s next vote. `terminal` marks votes that end the program (exit_group).
   EngineActions OnVote(int r, VoteValue value, bool terminal, int64_t now_ms);
