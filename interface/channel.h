@@ -72,7 +72,7 @@ struct ChannelSetup {
   int32_t supervisor_pid;  // for the file-mapping path in /proc
   int32_t executor_tid;    // the thread that owns the program's fd table
   uint32_t filter_length;  // instructions in `filter`
-  uint32_t reserved;
+  uint32_t fast_path;      // 1: the shim's libc wrappers vote without a signal (--no-fast-path: 0)
   sock_filter filter[kMaxFilterInstructions];  // the shim's own seccomp filter, prebuilt
 };
 

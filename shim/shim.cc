@@ -21,6 +21,7 @@
 #include "shim/freestanding.h"
 #include "shim/gate.h"
 #include "shim/vdso.h"
+#include "shim/vote.h"
 
 namespace nmr::shim {
 namespace {
@@ -117,6 +118,8 @@ long MapFile(const long* args) {
   return addr;
 }
 
+}  // namespace
+
 long Vote(long nr, const long* args, unsigned long ip) {
   const Reply& reply = RoundTrip(nr, args, ip);
   switch (reply.action) {
@@ -135,6 +138,11 @@ long Vote(long nr, const long* args, unsigned long ip) {
   }
   Die(__LINE__, -EPROTO);
 }
+
+bool Intercepting() { return g_channel != nullptr && g_channel->shim_ready.load(std::memory_order_relaxed) != 0; }
+bool FastPathEnabled() { return Intercepting() && g_channel->setup.fast_path != 0; }
+
+namespace {
 
 // ---- the program's signal state ----------------------------------------------------------
 

@@ -95,6 +95,10 @@ int main(int argc, char** argv) {
   app.add_option("--inject", injects,
                  "test-only fault, e.g. kind=corrupt-vote,replica=1,at_vote=5 (repeatable)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
+  bool no_fast_path = false;
+  app.add_flag("--no-fast-path", no_fast_path,
+               "vote every syscall through the SIGSYS trap, none through the shim's libc "
+               "wrappers (slower; shows that nothing bypasses the vote)");
   app.add_option("command", command, "PROGRAM [ARGS...]")->required();
   app.prefix_command(false);
   app.allow_extras(false);
@@ -146,6 +150,6 @@ int main(int argc, char** argv) {
   }
   SetUpLogging(policy);
 
-  nmr::RunConfig config{policy, command, FindShim()};
+  nmr::RunConfig config{policy, command, FindShim(), !no_fast_path};
   return nmr::RunUnderNmr(config, **executor);
 }

@@ -183,6 +183,7 @@ Result<Ok> Supervisor::StartReplicas(const std::string& path, const std::vector<
   plan.virtual_pid = getpid();
   plan.executor_tid = executor_.tid();
   plan.shim_filter = BuildShimFilter();
+  plan.fast_path = config_.fast_path;
   if (getrandom(plan.at_random.data(), plan.at_random.size(), 0) != 16) {
     return MakeError("getrandom: " + std::string(strerror(errno)));
   }

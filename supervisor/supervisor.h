@@ -15,6 +15,7 @@ struct RunConfig {
   Policy policy;
   std::vector<std::string> argv;  // PROGRAM ARGS...
   std::string shim_path;
+  bool fast_path = true;  // --no-fast-path: every syscall takes the SIGSYS path (for tests)
 };
 
 // Runs the program under nmr and returns nmr-run's exit code. When the program died by a
