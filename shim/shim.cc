@@ -325,6 +325,8 @@ extern "C" __attribute__((constructor)) void nmr_shim_init(int, char**, char** e
   SHIM_CHECK(g_channel->setup.magic == kChannelMagic, -EPROTO);
   SHIM_CHECK(g_channel->setup.version == kProtocolVersion, -EPROTO);
   MapGate();
+  // Before the environment is edited: the auxiliary vector follows the environment's NULL.
+  unsigned long vdso_base = FindAuxv(envp, AT_SYSINFO_EHDR);
 
   // The path in LD_PRELOAD is ours up to the first ':'; copy it before editing the env.
   char own_path[4096];
@@ -339,7 +341,7 @@ extern "C" __attribute__((constructor)) void nmr_shim_init(int, char**, char** e
     RestoreEnvironment(envp, own_path);
   }
   VirtualizeCachedTid();
-  long patched = PatchVdso(FindAuxv(envp, AT_SYSINFO_EHDR));
+  long patched = PatchVdso(vdso_base);
   SHIM_CHECK(patched >= 0, patched);
   InstallSigsysHandler();
   InstallFilter();

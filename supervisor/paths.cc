@@ -13,9 +13,11 @@ bool Consume(std::string_view& s, std::string_view prefix) {
   return true;
 }
 
-bool IsFdTablePath(std::string_view rest) {
+// What the executor owns for the program: its fd table and its filesystem context.
+bool IsExecutorPath(std::string_view rest) {
   return rest == "fd" || rest == "fdinfo" || rest.substr(0, 3) == "fd/" ||
-         rest.substr(0, 7) == "fdinfo/";
+         rest.substr(0, 7) == "fdinfo/" || rest == "cwd" || rest.substr(0, 4) == "cwd/" ||
+         rest == "root" || rest.substr(0, 5) == "root/";
 }
 
 }  // namespace
@@ -35,7 +37,7 @@ std::string RewriteProgramPath(const std::string& path, pid_t replica_pid) {
     return "/proc/thread-self/fd/2";
   }
   if (Consume(rest, "/proc/self/") || Consume(rest, "/proc/thread-self/")) {
-    if (IsFdTablePath(rest)) {
+    if (IsExecutorPath(rest)) {
       return "/proc/thread-self/" + std::string(rest);
     }
     return "/proc/" + std::to_string(replica_pid) + "/" + std::string(rest);

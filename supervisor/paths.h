@@ -1,7 +1,8 @@
 // What a path means when the executor, not the replica, opens it (DESIGN.md "Supervisor"):
-// /proc/self/fd/N, /dev/fd/N and /dev/std{in,out,err} mean the program's fd table, which is
-// the executor thread's (/proc/thread-self/fd/N); any other /proc/self path means the
-// program's process, i.e. a replica (/proc/<replica pid>/...). Pure.
+// /proc/self/fd/N, /dev/fd/N and /dev/std{in,out,err} mean the program's fd table, and
+// /proc/self/cwd its working directory: both are the executor thread's (/proc/thread-self/).
+// Any other /proc/self path means the program's process, i.e. a replica (/proc/<pid>/...).
+// Pure.
 #pragma once
 
 #include <string>
