@@ -20,19 +20,10 @@ void FutexWait(std::atomic<uint32_t>* word, uint32_t expected) {
   syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
 }
 
-Result<std::unique_ptr<Executor>> Executor::Start(std::atomic<uint32_t>* event_word) {
+std::unique_ptr<Executor> Executor::Start(std::atomic<uint32_t>* event_word) {
   std::unique_ptr<Executor> executor(new Executor(event_word));
   Executor* e = executor.get();
   e->thread_ = std::thread([e] { e->Loop(); });
-  while (e->started_.load(std::memory_order_acquire) == 0) {
-    FutexWait(&e->started_, 0);
-  }
-  if (e->start_errno_ != 0) {
-    e->thread_.detach();
-    return MakeError("cannot start the executor thread: unshare: " +
-                         std::string(strerror(e->start_errno_)),
-                     e->start_errno_);
-  }
   return executor;
 }
 
@@ -49,15 +40,6 @@ void Executor::Loop() {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
-  tid_ = static_cast<pid_t>(syscall(SYS_gettid));
-  if (unshare(CLONE_FILES | CLONE_FS) != 0) {
-    start_errno_ = errno;
-  }
-  started_.store(1, std::memory_order_release);
-  FutexWake(&started_);
-  if (start_errno_ != 0) {
-    return;
-  }
   uint32_t handled = 0;
   for (;;) {
     uint32_t posted = posted_seq_.load(std::memory_order_acquire);

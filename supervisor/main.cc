@@ -11,18 +11,15 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/async.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "supervisor/exit_codes.h"
-#include "supervisor/executor.h"
+#include "supervisor/program_thread.h"
 #include "supervisor/policy.h"
 #include "supervisor/supervisor.h"
-
-namespace nmr {
-std::atomic<uint32_t>* SupervisorEventWord();
-}
 
 namespace {
 
@@ -52,16 +49,21 @@ std::string FindShim() {
 }
 
 void SetUpLogging(const nmr::Policy& policy) {
-  std::shared_ptr<spdlog::logger> logger;
+  // Asynchronous: the control loop logs from the program thread, whose fd 2 is the
+  // program's; the writing happens on spdlog's own thread, which has nmr-run's fds.
+  spdlog::init_thread_pool(8192, 1);
+  spdlog::sink_ptr sink;
   if (policy.log_file) {
     try {
-      logger = spdlog::basic_logger_mt("nmr", *policy.log_file, /*truncate=*/true);
+      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(*policy.log_file, true);
     } catch (const spdlog::spdlog_ex& e) {
       Fail("log.file: cannot open " + *policy.log_file + ": " + e.what());
     }
   } else {
-    logger = spdlog::stderr_logger_mt("nmr");
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   }
+  auto logger = std::make_shared<spdlog::async_logger>(
+      "nmr", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::block);
   logger->set_pattern("nmr-run: %^%l%$: %v");
   logger->set_level(spdlog::level::from_str(policy.log_level));
   logger->flush_on(spdlog::level::trace);
@@ -73,9 +75,9 @@ void SetUpLogging(const nmr::Policy& policy) {
 int main(int argc, char** argv) {
   // First of all, before nmr-run opens anything: the executor's copy of the fd table is
   // exactly what the program would have inherited.
-  auto executor = nmr::Executor::Start(nmr::SupervisorEventWord());
-  if (!executor) {
-    Fail(executor.error().message);
+  auto program_thread = nmr::ProgramThread::Start();
+  if (!program_thread) {
+    Fail(program_thread.error().message);
   }
   nmr::InstallSupervisorSignals();
 
@@ -151,5 +153,7 @@ int main(int argc, char** argv) {
   SetUpLogging(policy);
 
   nmr::RunConfig config{policy, command, FindShim(), !no_fast_path};
-  return nmr::RunUnderNmr(config, **executor);
+  int status = nmr::RunUnderNmr(config, **program_thread);
+  spdlog::shutdown();
+  return status;
 }

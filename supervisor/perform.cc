@@ -2,7 +2,10 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <fcntl.h>
@@ -90,8 +93,7 @@ bool Performer::Start(const Call& call, pid_t replica_pid) {
     case SyscallClass::kExecuteOnce:
       break;
   }
-  PrepareExecution(call, replica_pid);
-  return false;
+  return Execute(call, replica_pid);
 }
 
 bool Performer::AnswerVirtual(const Call& call) {
@@ -157,8 +159,9 @@ bool Performer::AnswerSpecial(const Call& call) {
       uint64_t args[6] = {static_cast<uint64_t>(AT_FDCWD), 0, X_OK, 0, 0, 0};
       paths_[0] = std::string(call.in[0].begin(), call.in[0].end());
       args[1] = reinterpret_cast<uint64_t>(paths_[0].c_str());
-      executor_.Submit(SYS_faccessat, args);
-      return false;
+      long r = syscall(SYS_faccessat, args[0], args[1], args[2], 0);
+      Finish(r == -1 ? -errno : r);
+      return true;
     }
     case SYS_fork:
     case SYS_vfork:
@@ -202,7 +205,136 @@ bool Performer::AnswerSpecial(const Call& call) {
   return Answer(0);
 }
 
-void Performer::PrepareExecution(const Call& call, pid_t replica_pid) {
+namespace {
+
+// Whether `fd` is something reads and writes never wait on: a regular file, a directory, a
+// block device, or one of the memory devices (/dev/null, zero, full, random, urandom).
+bool NeverWaits(uint64_t fd) {
+  struct stat st;
+  if (fstat(static_cast<int>(fd), &st) != 0) {
+    return true;  // the call fails at once (EBADF)
+  }
+  if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    return true;
+  }
+  unsigned minor_number = minor(st.st_rdev);
+  return S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor_number != 11;  // 1:11 is kmsg
+}
+
+// Calls that can wait for someone else (a terminal, a pipe's other end, a lock holder, a
+// timeout) go to the executor thread; everything else runs inline on the program thread.
+bool MayBlock(const Call& call) {
+  const uint64_t* a = call.args;
+  switch (call.nr) {
+    case SYS_read:
+    case SYS_readv:
+    case SYS_pread64:
+    case SYS_preadv:
+    case SYS_preadv2:
+    case SYS_write:
+    case SYS_writev:
+    case SYS_pwrite64:
+    case SYS_pwritev:
+    case SYS_pwritev2:
+    case SYS_getdents64:
+      return !NeverWaits(a[0]);
+    case SYS_open:
+    case SYS_openat: {
+      // Opening a FIFO waits for its other end.
+      const std::vector<uint8_t>& path = call.in[call.nr == SYS_open ? 0 : 1];
+      std::string text(path.begin(), path.end());
+      struct stat st;
+      int dirfd = call.nr == SYS_open ? AT_FDCWD : static_cast<int>(a[0]);
+      return fstatat(dirfd, text.c_str(), &st, 0) == 0 && S_ISFIFO(st.st_mode);
+    }
+    case SYS_fcntl:
+      return a[1] == F_SETLKW || a[1] == F_OFD_SETLKW;
+    case SYS_flock:
+      return (a[1] & LOCK_NB) == 0;
+    case SYS_lseek:
+    case SYS_close:
+    case SYS_fstat:
+    case SYS_newfstatat:
+    case SYS_statx:
+    case SYS_stat:
+    case SYS_lstat:
+    case SYS_access:
+    case SYS_faccessat:
+    case SYS_faccessat2:
+    case SYS_readlink:
+    case SYS_readlinkat:
+    case SYS_getcwd:
+    case SYS_chdir:
+    case SYS_fchdir:
+    case SYS_umask:
+    case SYS_unlink:
+    case SYS_unlinkat:
+    case SYS_rename:
+    case SYS_renameat:
+    case SYS_renameat2:
+    case SYS_mkdir:
+    case SYS_mkdirat:
+    case SYS_rmdir:
+    case SYS_dup:
+    case SYS_dup2:
+    case SYS_dup3:
+    case SYS_ioctl:
+    case SYS_pipe:
+    case SYS_pipe2:
+    case SYS_uname:
+    case SYS_sysinfo:
+    case SYS_clock_gettime:
+    case SYS_clock_getres:
+    case SYS_gettimeofday:
+    case SYS_time:
+    case SYS_getrandom:
+    case SYS_prlimit64:
+    case SYS_getrlimit:
+    case SYS_getuid:
+    case SYS_geteuid:
+    case SYS_getgid:
+    case SYS_getegid:
+    case SYS_getgroups:
+    case SYS_getresuid:
+    case SYS_getresgid:
+    case SYS_sched_getaffinity:
+    case SYS_getrusage:
+    case SYS_times:
+    case SYS_chmod:
+    case SYS_fchmod:
+    case SYS_fchmodat:
+    case SYS_chown:
+    case SYS_fchown:
+    case SYS_lchown:
+    case SYS_fchownat:
+    case SYS_utimensat:
+    case SYS_truncate:
+    case SYS_ftruncate:
+    case SYS_fallocate:
+    case SYS_fadvise64:
+    case SYS_statfs:
+    case SYS_fstatfs:
+    case SYS_link:
+    case SYS_linkat:
+    case SYS_symlink:
+    case SYS_symlinkat:
+    case SYS_memfd_create:
+    case SYS_close_range:
+    case SYS_getxattr:
+    case SYS_lgetxattr:
+    case SYS_fgetxattr:
+    case SYS_listxattr:
+    case SYS_llistxattr:
+    case SYS_flistxattr:
+      return false;
+    default:
+      return true;  // when in doubt, never stall the control loop
+  }
+}
+
+}  // namespace
+
+bool Performer::Execute(const Call& call, pid_t replica_pid) {
   uint64_t args[6];
   std::copy(std::begin(call.args), std::end(call.args), args);
   for (int i = 0; i < 6; ++i) {
@@ -254,12 +386,19 @@ void Performer::PrepareExecution(const Call& call, pid_t replica_pid) {
   if (call.nr == SYS_sched_getaffinity) {
     args[0] = 0;
   }
-  executor_.Submit(call.nr, args);
+  if (MayBlock(call)) {
+    executor_.Submit(call.nr, args);
+    return false;
+  }
+  long r = syscall(call.nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  Finish(r == -1 ? -errno : r);
+  return true;
 }
 
-void Performer::Complete() {
+void Performer::Complete() { Finish(executor_.result()); }
+
+void Performer::Finish(int64_t result) {
   const Call& call = *call_;
-  int64_t result = executor_.result();
   outcome_.value = result;
   if (call.nr == SYS_execve) {
     outcome_.replace_program = result == 0;

@@ -31,8 +31,9 @@ class Performer {
  public:
   Performer(Executor& executor, pid_t virtual_pid) : executor_(executor), virtual_pid_(virtual_pid) {}
 
-  // Starts performing `call` as replica `replica_pid` asked it. Returns true when the outcome
-  // is ready, false when the executor runs it (then call Complete() once it is Done()).
+  // Starts performing `call` as replica `replica_pid` asked it. Runs on the program thread:
+  // a call that cannot block is executed right here. Returns true when the outcome is ready,
+  // false when the executor runs it (then call Complete() once the executor is Done()).
   bool Start(const Call& call, pid_t replica_pid);
   void Complete();
   const Outcome& outcome() const { return outcome_; }
@@ -42,7 +43,9 @@ class Performer {
   bool AnswerVirtual(const Call& call);
   bool AnswerSpecial(const Call& call);
   bool IsSelf(int64_t pid) const;
-  void PrepareExecution(const Call& call, pid_t replica_pid);
+  // Returns true when the outcome is ready (executed inline).
+  bool Execute(const Call& call, pid_t replica_pid);
+  void Finish(int64_t result);
 
   Executor& executor_;
   pid_t virtual_pid_;

@@ -28,6 +28,7 @@
 #include "supervisor/marshal.h"
 #include "supervisor/notify_responder.h"
 #include "supervisor/perform.h"
+#include "supervisor/program_thread.h"
 #include "supervisor/report.h"
 #include "supervisor/spawner.h"
 #include "supervisor/vote_engine.h"
@@ -98,12 +99,11 @@ struct Replica {
 
 class Supervisor {
  public:
-  Supervisor(const RunConfig& config, Executor& executor)
+  Supervisor(const RunConfig& config, ProgramThread& program_thread)
       : config_(config),
         policy_(config.policy),
-        executor_(executor),
-        engine_(policy_.replicas, policy_.vote_timeout_ms),
-        performer_(executor, getpid()) {}
+        program_thread_(program_thread),
+        engine_(policy_.replicas, policy_.vote_timeout_ms) {}
 
   int Run();
 
@@ -114,6 +114,7 @@ class Supervisor {
   void ReplaceProgram(const Call& call);
   void CloseOnExec();
   void Loop();
+  void AfterPerformed();
   void WaitForEvent(uint32_t event_seen);
   void HandleSignals();
   void Reap();
@@ -131,9 +132,12 @@ class Supervisor {
 
   const RunConfig& config_;
   Policy policy_;
-  Executor& executor_;
+  ProgramThread& program_thread_;
   VoteEngine engine_;
-  Performer performer_;
+  // Created on the program thread (the executor must share its fd table).
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<Performer> performer_;
+  bool replace_pending_ = false;  // an agreed execve: replace the replicas at the loop's top
   std::vector<Replica> replicas_;
   std::unique_ptr<NotifyResponder> responder_;
   bool executing_ = false;
@@ -181,7 +185,7 @@ Result<Ok> Supervisor::StartReplicas(const std::string& path, const std::vector<
   plan.envp.push_back("LD_PRELOAD=" + preload);
   plan.replicas = policy_.replicas;
   plan.virtual_pid = getpid();
-  plan.executor_tid = executor_.tid();
+  plan.executor_tid = program_thread_.tid();
   plan.shim_filter = BuildShimFilter();
   plan.fast_path = config_.fast_path;
   if (getrandom(plan.at_random.data(), plan.at_random.size(), 0) != 16) {
@@ -190,7 +194,7 @@ Result<Ok> Supervisor::StartReplicas(const std::string& path, const std::vector<
   plan.original_mask = g_original_mask;
   plan.original_actions = g_original_actions;
   // The program's working directory is the executor's (a chdir before an execve moved it).
-  std::string cwd = "/proc/self/task/" + std::to_string(executor_.tid()) + "/cwd";
+  std::string cwd = "/proc/self/task/" + std::to_string(program_thread_.tid()) + "/cwd";
   plan.cwd_fd = open(cwd.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   Result<std::vector<ReplicaProcess>> spawned = SpawnReplicas(plan);
   if (plan.cwd_fd >= 0) {
@@ -237,7 +241,7 @@ void Supervisor::ReplaceProgram(const Call& call) {
   std::vector<std::string> envp = split(call.in[2]);
   std::string shown = path;
   if (!path.empty() && path[0] != '/') {
-    path = "/proc/self/task/" + std::to_string(executor_.tid()) + "/cwd/" + path;
+    path = "/proc/self/task/" + std::to_string(program_thread_.tid()) + "/cwd/" + path;
   }
   if (std::optional<ResolveError> problem = CheckExecutable(path)) {
     // The kernel would have let it run (a static program): nmr cannot follow it there.
@@ -257,15 +261,22 @@ void Supervisor::ReplaceProgram(const Call& call) {
       cpu_s_before_exec_ += CpuSeconds(usage);
       r.running = false;
     }
-    munmap(r.process.channel, kChannelSize);
-    close(r.process.stdout_pipe);
-    close(r.process.stderr_pipe);
   }
-  responder_.reset();
   CloseOnExec();
   report_.execs++;
   engine_ = VoteEngine(policy_.replicas, policy_.vote_timeout_ms, engine_.view() + 1);
-  if (Result<Ok> started = StartReplicas(path, argv, envp); !started) {
+  // nmr-run's own fds (pipes, listeners) and forking belong to the main thread.
+  Result<Ok> started = Ok{};
+  program_thread_.RunOnMain([&] {
+    for (Replica& r : replicas_) {
+      munmap(r.process.channel, kChannelSize);
+      close(r.process.stdout_pipe);
+      close(r.process.stderr_pipe);
+    }
+    responder_.reset();
+    started = StartReplicas(path, argv, envp);
+  });
+  if (!started) {
     spdlog::error("execve {}: {}", shown, started.error().message);
     report_.outcome = "error";
     exit_code_ = kExitOwnError;
@@ -273,10 +284,12 @@ void Supervisor::ReplaceProgram(const Call& call) {
   }
 }
 
-// execve closes the fds marked close-on-exec: the program's table is the executor's.
+// execve closes the fds marked close-on-exec. The program's table is this thread's; the
+// listing is read on the main thread, so its own directory fd is not in the program's table.
 void Supervisor::CloseOnExec() {
-  std::string dir = "/proc/self/task/" + std::to_string(executor_.tid()) + "/fdinfo/";
   std::vector<int> to_close;
+  program_thread_.RunOnMain([&] {
+  std::string dir = "/proc/self/task/" + std::to_string(program_thread_.tid()) + "/fdinfo/";
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     std::ifstream info(entry.path());
     std::string key;
@@ -287,9 +300,9 @@ void Supervisor::CloseOnExec() {
       }
     }
   }
+  });
   for (int fd : to_close) {
-    uint64_t args[6] = {static_cast<uint64_t>(fd), 0, 0, 0, 0, 0};
-    executor_.Run(SYS_close, args);
+    close(fd);
   }
 }
 
@@ -307,8 +320,22 @@ int Supervisor::Run() {
     report_.outcome = "error";
     return Conclude();
   }
-  Loop();
+  program_thread_.Run([this] {
+    executor_ = Executor::Start(&g_event_word);
+    performer_ = std::make_unique<Performer>(*executor_, getpid());
+    Loop();
+    return 0;
+  });
   return Conclude();
+}
+
+// The outcome of the agreed call is ready: hand it out, or replace the program (execve).
+void Supervisor::AfterPerformed() {
+  if (performer_->outcome().replace_program) {
+    replace_pending_ = true;
+    return;
+  }
+  Apply(engine_.OnExecuted(NowMs()));
 }
 
 void Supervisor::Loop() {
@@ -316,14 +343,15 @@ void Supervisor::Loop() {
     uint32_t event_seen = g_event_word.load(std::memory_order_acquire);
     HandleSignals();
     Reap();
-    if (executing_ && executor_.Done()) {
+    if (executing_ && executor_->Done()) {
       executing_ = false;
-      performer_.Complete();
-      if (performer_.outcome().replace_program) {
-        ReplaceProgram(executing_call_);
-        continue;
-      }
-      Apply(engine_.OnExecuted(NowMs()));
+      performer_->Complete();
+      AfterPerformed();
+    }
+    if (replace_pending_) {
+      replace_pending_ = false;
+      ReplaceProgram(executing_call_);
+      continue;
     }
     if (!stopping_) {
       PollChannels();
@@ -497,8 +525,8 @@ void Supervisor::Execute(const EngineAction& action) {
   spdlog::debug("[v{} s{}] agreed: {}", action.view, action.seq, DescribeCall(call));
   // The leader's call is copied: its slot may be refilled before the stragglers are judged.
   executing_call_ = call;
-  if (performer_.Start(executing_call_, leader.process.pid)) {
-    Apply(engine_.OnExecuted(NowMs()));
+  if (performer_->Start(executing_call_, leader.process.pid)) {
+    AfterPerformed();
   } else {
     executing_ = true;
   }
@@ -506,7 +534,7 @@ void Supervisor::Execute(const EngineAction& action) {
 
 void Supervisor::Reply(int i) {
   Replica& r = replicas_[i];
-  const Outcome& outcome = performer_.outcome();
+  const Outcome& outcome = performer_->outcome();
   ProcessMemory memory(r.process.pid);
   for (const auto& [address, bytes] : outcome.writes) {
     if (memory.Write(address, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
@@ -573,7 +601,7 @@ void Supervisor::Finish(const EngineAction& action) {
     report_.votes_total++;
     report_.votes_by_syscall[SyscallName(leader.call.nr)]++;
     executing_call_ = leader.call;
-    performer_.Start(executing_call_, leader.process.pid);  // kExecuteLocally for the voters
+    performer_->Start(executing_call_, leader.process.pid);  // kExecuteLocally for the voters
   } else if (WIFSIGNALED(leader.status)) {
     report_.outcome = "signal";
     exit_signal_ = WTERMSIG(leader.status);
@@ -634,7 +662,7 @@ int Supervisor::Conclude() {
     sigemptyset(&set);
     sigaddset(&set, exit_signal_);
     sigprocmask(SIG_UNBLOCK, &set, nullptr);
-    spdlog::default_logger()->flush();
+    spdlog::shutdown();  // the asynchronous logger writes everything out first
     raise(exit_signal_);
     return 128 + exit_signal_;
   }
@@ -671,10 +699,9 @@ void InstallSupervisorSignals() {
   sigprocmask(SIG_UNBLOCK, &unblock, nullptr);
 }
 
-std::atomic<uint32_t>* SupervisorEventWord() { return &g_event_word; }
 
-int RunUnderNmr(const RunConfig& config, Executor& executor) {
-  Supervisor supervisor(config, executor);
+int RunUnderNmr(const RunConfig& config, ProgramThread& program_thread) {
+  Supervisor supervisor(config, program_thread);
   return supervisor.Run();
 }
 

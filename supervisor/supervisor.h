@@ -1,12 +1,13 @@
 // The control loop: spawns the replicas, turns their requests into votes, acts on the vote
 // engine's decisions (execute once, reply, kill), reaps, and ends the way the program ended.
-// Runs on nmr-run's main thread (PDEATHSIG is tied to the forking thread).
+// Replicas are forked by the main thread (PDEATHSIG is tied to the forking thread); the
+// control loop runs on the program thread (program_thread.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "supervisor/executor.h"
+#include "supervisor/program_thread.h"
 #include "supervisor/policy.h"
 
 namespace nmr {
@@ -18,9 +19,10 @@ struct RunConfig {
   bool fast_path = true;  // --no-fast-path: every syscall takes the SIGSYS path (for tests)
 };
 
-// Runs the program under nmr and returns nmr-run's exit code. When the program died by a
-// signal, nmr-run raises that signal on itself before returning (and so never returns).
-int RunUnderNmr(const RunConfig& config, Executor& executor);
+// Runs the program under nmr and returns nmr-run's exit code (on the main thread; the
+// control loop runs on `program_thread`). When the program died by a signal, nmr-run raises
+// that signal on itself before returning (and so never returns).
+int RunUnderNmr(const RunConfig& config, ProgramThread& program_thread);
 
 // Installs nmr-run's own signal handling; call before anything else can fork.
 void InstallSupervisorSignals();

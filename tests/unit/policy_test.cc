@@ -174,7 +174,7 @@ TEST(PolicyTest, UnknownKeys) {
   EXPECT_EQ(ErrorOf("log:\n  level: warn\n  format: json\n"),
             "p.yaml:3: log.format: unknown key (known: level, file)");
   EXPECT_EQ(ErrorOf("faults:\n  - kind: corrupt-vote\n  - kind: corrupt-vote\n    when: 3\n"),
-            "p.yaml:4: faults[1].when: unknown key (known: kind, replica, at_vote)");
+            "p.yaml:4: faults[1].when: unknown key (known: kind, replica, at_vote, syscall)");
   EXPECT_EQ(ErrorOf("Replicas: 3"),
             "p.yaml:1: Replicas: unknown key (known: replicas, vote, on_divergence, log, report, "
             "faults)");
@@ -212,7 +212,7 @@ TEST(PolicyTest, FaultsList) {
   EXPECT_EQ(ErrorOf("faults: corrupt-vote"),
             "p.yaml:1: faults: expected a list of faults, got 'corrupt-vote'");
   EXPECT_EQ(ErrorOf("faults:\n  - corrupt-vote\n"),
-            "p.yaml:2: faults[0]: expected a map (kind, replica, at_vote), got 'corrupt-vote'");
+            "p.yaml:2: faults[0]: expected a map (kind, replica, at_vote, syscall), got 'corrupt-vote'");
   EXPECT_EQ(ErrorOf("faults:\n  - {kind: corrupt-vote}\n  - {replica: 1}\n"),
             "p.yaml:3: faults[1].kind: missing (required; one of corrupt-vote)");
   EXPECT_EQ(ErrorOf("faults:\n  - kind: corrupt-vote\n    replica: -1\n"),
@@ -318,11 +318,11 @@ TEST(FaultSpecTest, Bad) {
   EXPECT_EQ(InjectErrorOf("kind=bitflip"),
             "--inject: kind: expected one of corrupt-vote; got 'bitflip'");
   EXPECT_EQ(InjectErrorOf("kind=corrupt-vote,when=5"),
-            "--inject: when: unknown key (known: kind, replica, at_vote)");
+            "--inject: when: unknown key (known: kind, replica, at_vote, syscall)");
   EXPECT_EQ(InjectErrorOf("kind=corrupt-vote,replica"),
             "--inject: replica: expected replica=VALUE");
   EXPECT_EQ(InjectErrorOf("corrupt-vote"),
-            "--inject: corrupt-vote: unknown key (known: kind, replica, at_vote)");
+            "--inject: corrupt-vote: unknown key (known: kind, replica, at_vote, syscall)");
   EXPECT_EQ(InjectErrorOf("kind=corrupt-vote,replica=1,replica=2"),
             "--inject: replica: duplicate key");
   EXPECT_EQ(InjectErrorOf(""), "--inject: expected KEY=VALUE[,KEY=VALUE...], got ''");
@@ -343,3 +343,14 @@ TEST(PolicyTest, NamesAndLevels) {
 
 }  // namespace
 }  // namespace nmr
+
+TEST(FaultSpecTest, SyscallFilter) {
+  auto fault = nmr::ParseFaultSpec("kind=corrupt-vote,replica=2,at_vote=3,syscall=write");
+  ASSERT_TRUE(fault.ok()) << fault.error().message;
+  EXPECT_EQ(fault->syscall, 1);  // write
+  EXPECT_EQ(fault->at_vote, 3u);
+  auto bad = nmr::ParseFaultSpec("kind=corrupt-vote,syscall=nosuchcall");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "--inject: syscall: expected a syscall name (write, openat, ...), got 'nosuchcall'");
+}
