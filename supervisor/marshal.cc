@@ -314,6 +314,29 @@ std::string DescribeCall(const Call& call) {
   return out + ")";
 }
 
+std::string DescribeDifference(const Call& minority, const Call& majority) {
+  std::string asked = DescribeCall(minority);
+  std::string agreed = DescribeCall(majority);
+  if (asked != agreed || minority.nr != majority.nr) {
+    return "asked for " + asked + "; the majority for " + agreed;
+  }
+  for (int i = 0; i < 6; ++i) {
+    const std::vector<uint8_t>& a = minority.in[i];
+    const std::vector<uint8_t>& b = majority.in[i];
+    if (a == b) {
+      continue;
+    }
+    size_t at = 0;
+    while (at < a.size() && at < b.size() && a[at] == b[at]) {
+      ++at;
+    }
+    return asked + " with different bytes in argument " + std::to_string(i) + " (" +
+           std::to_string(a.size()) + " vs " + std::to_string(b.size()) +
+           " bytes, first difference at byte " + std::to_string(at) + ")";
+  }
+  return asked + ": differs from the majority's in a register the table does not describe";
+}
+
 VoteValue DeathDigest(int wait_status) {
   // Core-dump bits and the like do not make two deaths by the same signal different.
   int key[2] = {WIFSIGNALED(wait_status) ? 1 : 0,

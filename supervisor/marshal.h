@@ -78,6 +78,10 @@ std::string FlipOneBit(Call& call);
 // "write(1, 0x5555..., 0xc)" for logs, with path arguments' strings.
 std::string DescribeCall(const Call& call);
 
+// What differs between a minority's call and the majority's, for people: "asked for X; the
+// majority for Y", or, when only buffer contents differ, which argument and which byte.
+std::string DescribeDifference(const Call& minority, const Call& majority);
+
 // The digest of a death: exit code or signal, as a vote value.
 VoteValue DeathDigest(int wait_status);
 

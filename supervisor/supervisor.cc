@@ -70,6 +70,16 @@ const char* ReasonName(KillReason reason) {
   return "?";
 }
 
+// A replica's CPU time (the kernel's per-process CPU clock), or 0 once it is gone.
+int64_t CpuNanoseconds(pid_t pid) {
+  clockid_t clock = static_cast<clockid_t>((~static_cast<unsigned>(pid) << 3) | 2);
+  timespec ts;
+  if (clock_gettime(clock, &ts) != 0) {
+    return 0;
+  }
+  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+
 double CpuSeconds(const rusage& usage) {
   return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
@@ -93,6 +103,8 @@ struct Replica {
   Call call;
   uint64_t votes = 0;
   std::map<long, uint64_t> votes_by_nr;
+  int64_t cpu_ns_at_vote = 0;       // its CPU time when its latest vote was taken
+  int64_t cpu_ns_at_prev_vote = 0;  // ... and when the one before was
   int status = 0;
   double cpu_s = 0;
 };
@@ -115,6 +127,7 @@ class Supervisor {
   void CloseOnExec();
   void Loop();
   void AfterPerformed();
+  void CheckStragglers();
   void WaitForEvent(uint32_t event_seen);
   void HandleSignals();
   void Reap();
@@ -149,6 +162,8 @@ class Supervisor {
   int exit_code_ = 0;
   int exit_signal_ = 0;
   double cpu_s_before_exec_ = 0;  // CPU time of replicas an execve replaced
+  int64_t step_cpu_ns_ = 0;        // CPU the decided step's leader needed for it
+  int64_t decided_at_ms_ = 0;      // when the current step was decided
 };
 
 Result<Ok> Supervisor::Start() {
@@ -329,6 +344,29 @@ int Supervisor::Run() {
   return Conclude();
 }
 
+// A replica that has not voted by the deadline is hung only if it has used more CPU since
+// its last vote than the step's leader needed for the same step, plus the timeout as a
+// margin (DESIGN.md: on 2 cores a healthy replica is often merely late, because it got less
+// CPU). One that has used almost none for 10 timeouts (stuck, not spinning) is hung too.
+// Otherwise the deadline moves on.
+void Supervisor::CheckStragglers() {
+  std::optional<int64_t> deadline = engine_.NextDeadline();
+  int64_t now = NowMs();
+  if (!deadline || now < *deadline) {
+    return;
+  }
+  int64_t margin_ns = static_cast<int64_t>(policy_.vote_timeout_ms) * 1'000'000;
+  bool stuck_too_long = now - decided_at_ms_ >= 10LL * policy_.vote_timeout_ms;
+  for (int r : engine_.Stragglers()) {
+    const Replica& replica = replicas_[r];
+    int64_t used = CpuNanoseconds(replica.process.pid) - replica.cpu_ns_at_vote;
+    if (used > step_cpu_ns_ + margin_ns || stuck_too_long) {
+      return;  // the engine's OnTick kills every straggler at this deadline
+    }
+  }
+  engine_.PostponeDeadline(now + policy_.vote_timeout_ms);
+}
+
 // The outcome of the agreed call is ready: hand it out, or replace the program (execve).
 void Supervisor::AfterPerformed() {
   if (performer_->outcome().replace_program) {
@@ -355,6 +393,7 @@ void Supervisor::Loop() {
     }
     if (!stopping_) {
       PollChannels();
+      CheckStragglers();
       Apply(engine_.OnTick(NowMs()));
     }
     bool any_running = std::any_of(replicas_.begin(), replicas_.end(),
@@ -473,6 +512,8 @@ void Supervisor::TakeRequest(int i) {
   }
   ProcessMemory memory(r.process.pid);
   r.call = Marshal(request, memory);
+  r.cpu_ns_at_prev_vote = r.cpu_ns_at_vote;
+  r.cpu_ns_at_vote = CpuNanoseconds(r.process.pid);
   r.has_call = true;
   ++r.votes;
   ++r.votes_by_nr[r.call.nr];
@@ -525,6 +566,8 @@ void Supervisor::Execute(const EngineAction& action) {
   spdlog::debug("[v{} s{}] agreed: {}", action.view, action.seq, DescribeCall(call));
   // The leader's call is copied: its slot may be refilled before the stragglers are judged.
   executing_call_ = call;
+  step_cpu_ns_ = leader.cpu_ns_at_vote - leader.cpu_ns_at_prev_vote;
+  decided_at_ms_ = NowMs();
   if (performer_->Start(executing_call_, leader.process.pid)) {
     AfterPerformed();
   } else {
@@ -572,8 +615,7 @@ void Supervisor::Kill(const EngineAction& action) {
       d.detail = "no vote within " + std::to_string(policy_.vote_timeout_ms) + " ms of the quorum";
     } else {
       d.syscall = SyscallName(r.call.nr);
-      d.detail = "asked for " + DescribeCall(r.call) + "; the majority for " +
-                 DescribeCall(executing_call_);
+      d.detail = DescribeDifference(r.call, executing_call_);
     }
     spdlog::warn("[v{} s{}] replica {} {}: {} ({}); {} replica(s) left", action.view, action.seq,
                  action.replica, d.reason, d.syscall, d.detail, engine_.Members().size());

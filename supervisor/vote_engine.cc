@@ -19,6 +19,16 @@ std::vector<int> VoteEngine::Members() const {
   return members;
 }
 
+std::vector<int> VoteEngine::Stragglers() const {
+  std::vector<int> out;
+  for (size_t r = 0; r < replicas_.size(); ++r) {
+    if (replicas_[r].alive && replicas_[r].next_step == step_ && !replicas_[r].vote) {
+      out.push_back(static_cast<int>(r));
+    }
+  }
+  return out;
+}
+
 int VoteEngine::MemberCount() const {
   int n = 0;
   for (const Replica& rep : replicas_) {

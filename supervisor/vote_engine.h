@@ -66,6 +66,14 @@ class VoteEngine {
   EngineActions OnTick(int64_t now_ms);
 
   std::optional<int64_t> NextDeadline() const { return deadline_; }
+  // The caller judged the stragglers merely slow (see Supervisor::CheckStragglers).
+  void PostponeDeadline(int64_t until_ms) {
+    if (deadline_) {
+      deadline_ = until_ms;
+    }
+  }
+  // Members that have not voted on the current step yet.
+  std::vector<int> Stragglers() const;
   uint32_t view() const { return view_; }
   uint64_t seq() const { return step_; }
   std::vector<int> Members() const;
