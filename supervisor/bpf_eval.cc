@@ -12,7 +12,7 @@ Result<uint32_t> EvaluateBpf(const BpfProgram& program, const seccomp_data& data
     const sock_filter& insn = program[pc];
     switch (insn.code) {
       case BPF_LD | BPF_W | BPF_ABS: {
-        if (insn.k % 4 != 0 || insn.k + 4 > sizeof(seccomp_data)) {
+        if (insn.k % 4 != 0 || uint64_t{insn.k} + 4 > sizeof(seccomp_data)) {
           return MakeError("load out of seccomp_data at " + std::to_string(pc));
         }
         std::memcpy(&acc, reinterpret_cast<const char*>(&data) + insn.k, 4);

@@ -46,7 +46,10 @@ class FilterBuilder {
     Emit(Load(kIpLowOffset));
     Emit(JumpIfEqual(static_cast<uint32_t>(kGateSyscallReturnIp), 0, 1));
     Emit(Ret(SECCOMP_RET_ALLOW));
+    // x32 numbers (0x40000000-0x7fffffff) are another ABI: kill. Larger ones (syscall(-1))
+    // are merely unknown and reach the default action (-> ENOSYS from the supervisor).
     Emit(Load(kNrOffset));
+    Emit(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x80000000u, 2, 0));
     Emit(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kX32SyscallBit, 0, 1));
     Emit(Ret(SECCOMP_RET_KILL_PROCESS));
   }

@@ -291,10 +291,14 @@ std::string FlipOneBit(Call& call) {
       return "bit 0 of byte 0 of argument " + std::to_string(i) + "'s input buffer";
     }
   }
-  int last = std::max(0, static_cast<int>(call.spec.arg_count) - 1);
-  call.args[last] ^= 1;
+  if (call.spec.arg_count == 0) {
+    call.nr ^= 1;  // nothing else is compared: the replica asks for the neighbouring syscall
+    Redigest(call);
+    return "bit 0 of the syscall number";
+  }
+  call.args[0] ^= 1;
   Redigest(call);
-  return "bit 0 of argument " + std::to_string(last);
+  return "bit 0 of argument 0";
 }
 
 std::string DescribeCall(const Call& call) {

@@ -72,7 +72,8 @@ Call Marshal(const Request& request, ReplicaMemory& memory);
 // Recomputes `call.digest` from its contents (after fault injection changed them).
 void Redigest(Call& call);
 // Flips one bit of the call (test-only fault injection): in its first non-empty input
-// buffer if it has one, else in its first argument. Returns what was flipped, for the log.
+// buffer if it has one, else in its first argument, else (no arguments) in the syscall
+// number. Returns what was flipped, for the log.
 std::string FlipOneBit(Call& call);
 
 // "write(1, 0x5555..., 0xc)" for logs, with path arguments' strings.

@@ -22,7 +22,14 @@ bool IsExecutorPath(std::string_view rest) {
 
 }  // namespace
 
-std::string RewriteProgramPath(const std::string& path, pid_t replica_pid) {
+std::string RewriteProgramPath(const std::string& path, pid_t replica_pid, pid_t virtual_pid) {
+  // /proc/<the program's pid> is /proc/self: the program sees the virtual pid as its own.
+  if (virtual_pid > 0) {
+    std::string own = "/proc/" + std::to_string(virtual_pid);
+    if (path == own || path.rfind(own + "/", 0) == 0) {
+      return RewriteProgramPath("/proc/self" + path.substr(own.size()), replica_pid, 0);
+    }
+  }
   std::string_view rest = path;
   if (Consume(rest, "/dev/fd/") || (rest == "/dev/fd" && Consume(rest, "/dev/fd"))) {
     return "/proc/thread-self/fd/" + std::string(rest);

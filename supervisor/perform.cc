@@ -344,7 +344,7 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
       case ArgKind::kPath:
         if (!null) {
           paths_[i] = RewriteProgramPath(
-              std::string(call.in[i].begin(), call.in[i].end()), replica_pid);
+              std::string(call.in[i].begin(), call.in[i].end()), replica_pid, virtual_pid_);
           args[i] = reinterpret_cast<uint64_t>(paths_[i].c_str());
         }
         break;

@@ -53,7 +53,9 @@ EngineActions VoteEngine::OnDeath(int r, VoteValue value, int64_t now_ms) {
   if (finished_ || !rep.alive) {
     return out;
   }
-  if (rep.next_step == step_ && rep.vote.has_value()) {
+  bool waiting = (rep.next_step == step_ && rep.vote.has_value()) ||
+                 (rep.next_step == step_ + 1 && rep.early.has_value());
+  if (waiting) {
     // It died while waiting for the result of a vote it already cast: not a vote any more.
     Remove(r, KillReason::kCrashed, out);
   } else {

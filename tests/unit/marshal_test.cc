@@ -1,0 +1,473 @@
+// Marshalling (supervisor/marshal.h) over fake replica memory.
+#include "supervisor/marshal.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nmr {
+
+// Digests print as two hex words in failure messages.
+static void PrintTo(const VoteValue& v, std::ostream* os) {
+  *os << std::hex << "{0x" << v.low << ", 0x" << v.high << "}" << std::dec;
+}
+
+namespace {
+
+// A replica's address space as a few mapped ranges. Reads behave like process_vm_readv with
+// one iovec: they copy up to the first unmapped byte, and fail with EFAULT if none is mapped.
+class FakeMemory : public ReplicaMemory {
+ public:
+  void Map(uint64_t address, std::vector<uint8_t> bytes) { ranges_[address] = std::move(bytes); }
+  void Map(uint64_t address, const std::string& text) {
+    Map(address, std::vector<uint8_t>(text.begin(), text.end()));
+  }
+  // A NUL-terminated string, ending exactly at the end of what is mapped.
+  void MapString(uint64_t address, const std::string& text) {
+    std::vector<uint8_t> bytes(text.begin(), text.end());
+    bytes.push_back(0);
+    Map(address, std::move(bytes));
+  }
+  void MapIovec(uint64_t address, const std::vector<std::pair<uint64_t, uint64_t>>& entries) {
+    std::vector<uint8_t> bytes(entries.size() * sizeof(iovec));
+    for (size_t k = 0; k < entries.size(); ++k) {
+      iovec v{reinterpret_cast<void*>(entries[k].first), entries[k].second};
+      std::memcpy(bytes.data() + k * sizeof v, &v, sizeof v);
+    }
+    Map(address, std::move(bytes));
+  }
+
+  ssize_t Read(uint64_t address, void* out, size_t length) override {
+    size_t done = 0;
+    while (done < length) {
+      const uint8_t* byte = Find(address + done);
+      if (byte == nullptr) {
+        break;
+      }
+      static_cast<uint8_t*>(out)[done++] = *byte;
+    }
+    if (done == 0 && length > 0) {
+      return -EFAULT;
+    }
+    return static_cast<ssize_t>(done);
+  }
+  ssize_t Write(uint64_t, const void*, size_t) override { return -EFAULT; }
+
+ private:
+  const uint8_t* Find(uint64_t address) const {
+    auto it = ranges_.upper_bound(address);
+    if (it == ranges_.begin()) {
+      return nullptr;
+    }
+    --it;
+    uint64_t offset = address - it->first;
+    return offset < it->second.size() ? &it->second[offset] : nullptr;
+  }
+
+  std::map<uint64_t, std::vector<uint8_t>> ranges_;
+};
+
+Request MakeRequest(long nr, std::initializer_list<uint64_t> args) {
+  Request r{};
+  r.seq = 1;
+  r.nr = static_cast<int32_t>(nr);
+  std::copy(args.begin(), args.end(), std::begin(r.args));
+  return r;
+}
+
+std::string Text(const std::vector<uint8_t>& bytes) { return {bytes.begin(), bytes.end()}; }
+
+constexpr uint64_t kBuf = 0x5555'5555'a000;
+constexpr uint64_t kOtherBuf = 0x5555'5555'c000;
+constexpr uint64_t kPathAt = 0x7fff'ffff'0000;
+constexpr uint64_t kUnmapped = 0xdead'0000;
+constexpr VoteValue kZero{};
+
+// ---- Buffers -----------------------------------------------------------------------------
+
+TEST(MarshalTest, WriteReadsExactlyItsCount) {
+  FakeMemory mem;
+  mem.Map(kBuf, "hello, world");
+  Call call = Marshal(MakeRequest(SYS_write, {1, kBuf, 5}), mem);
+  EXPECT_EQ(call.nr, SYS_write);
+  EXPECT_STREQ(call.spec.name, "write");
+  EXPECT_EQ(Text(call.in[1]), "hello");
+  EXPECT_EQ(call.capacity[1], 5u);
+  EXPECT_TRUE(call.in[0].empty());
+  EXPECT_TRUE(call.in[2].empty());
+  EXPECT_EQ(call.unreadable_arg, -1);
+  EXPECT_TRUE(call.supported);
+  EXPECT_NE(call.digest, kZero);
+}
+
+TEST(MarshalTest, WriteOfNothingReadsNothing) {
+  FakeMemory mem;
+  Call call = Marshal(MakeRequest(SYS_write, {1, kUnmapped, 0}), mem);
+  EXPECT_EQ(call.unreadable_arg, -1) << "the kernel reads no byte of a 0-byte write";
+  EXPECT_TRUE(call.in[1].empty());
+}
+
+TEST(MarshalTest, AHugeWriteIsCutToTheTransferLimit) {
+  FakeMemory mem;
+  mem.Map(kBuf, std::vector<uint8_t>(kMaxTransfer + 100, 'x'));
+  Call call = Marshal(MakeRequest(SYS_write, {1, kBuf, kMaxTransfer + 100}), mem);
+  EXPECT_EQ(call.unreadable_arg, -1);
+  EXPECT_EQ(call.in[1].size(), kMaxTransfer);
+}
+
+TEST(MarshalTest, AnUnreadableBufferIsRecordedAndStillDigested) {
+  FakeMemory mem;
+  Call bad = Marshal(MakeRequest(SYS_write, {1, kUnmapped, 5}), mem);
+  EXPECT_EQ(bad.unreadable_arg, 1);
+  EXPECT_NE(bad.digest, kZero);
+  EXPECT_EQ(Marshal(MakeRequest(SYS_write, {1, kUnmapped, 5}), mem).digest, bad.digest);
+
+  mem.Map(kBuf, "hello");
+  Call good = Marshal(MakeRequest(SYS_write, {1, kBuf, 5}), mem);
+  EXPECT_NE(good.digest, bad.digest);
+
+  // A buffer mapped only in part is unreadable too.
+  Call partial = Marshal(MakeRequest(SYS_write, {1, kBuf, 6}), mem);
+  EXPECT_EQ(partial.unreadable_arg, 1);
+}
+
+// ---- Paths -------------------------------------------------------------------------------
+
+TEST(MarshalTest, OpenatReadsThePathUpToItsNul) {
+  FakeMemory mem;
+  mem.MapString(kPathAt, "/etc/passwd");
+  mem.Map(kPathAt + 12, "garbage after the NUL");
+  Call call = Marshal(
+      MakeRequest(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), kPathAt, O_RDONLY | O_CLOEXEC, 0}),
+      mem);
+  EXPECT_EQ(call.unreadable_arg, -1);
+  EXPECT_EQ(Text(call.in[1]), "/etc/passwd");
+  EXPECT_TRUE(call.in[0].empty());
+  EXPECT_TRUE(call.in[2].empty());
+}
+
+TEST(MarshalTest, APathEndingRightBeforeAnUnmappedPageIsRead) {
+  FakeMemory mem;
+  const std::string path = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+  const uint64_t page_end = 0x7fff'ffff'2000;
+  const uint64_t start = page_end - path.size() - 1;  // the NUL is the page's last byte
+  mem.MapString(start, path);
+  Call call = Marshal(MakeRequest(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), start, 0, 0}), mem);
+  EXPECT_EQ(call.unreadable_arg, -1);
+  EXPECT_EQ(Text(call.in[1]), path);
+}
+
+TEST(MarshalTest, APathAcrossAPageBoundaryInTwoRangesIsRead) {
+  FakeMemory mem;
+  const uint64_t boundary = 0x7fff'ffff'5000;
+  mem.Map(boundary - 6, "/usr/l");           // the end of one page
+  mem.MapString(boundary, "ib/os-release");  // the next page, then nothing
+  Call call =
+      Marshal(MakeRequest(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), boundary - 6, 0, 0}), mem);
+  EXPECT_EQ(call.unreadable_arg, -1);
+  EXPECT_EQ(Text(call.in[1]), "/usr/lib/os-release");
+}
+
+TEST(MarshalTest, AnUnterminatedOrUnmappedPathIsUnreadable) {
+  FakeMemory mem;
+  mem.Map(kPathAt, "/tmp/no-nul-and-then-unmapped");
+  EXPECT_EQ(Marshal(MakeRequest(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), kPathAt, 0, 0}), mem)
+                .unreadable_arg,
+            1);
+  EXPECT_EQ(
+      Marshal(MakeRequest(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), kUnmapped, 0, 0}), mem)
+          .unreadable_arg,
+      1);
+  EXPECT_EQ(Marshal(MakeRequest(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), 0, 0, 0}), mem)
+                .unreadable_arg,
+            1)
+      << "openat's path is not nullable";
+  // Longer than PATH_MAX, all of it mapped.
+  mem.Map(kBuf, std::vector<uint8_t>(kMaxPath + 10, 'a'));
+  EXPECT_EQ(Marshal(MakeRequest(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), kBuf, 0, 0}), mem)
+                .unreadable_arg,
+            1);
+}
+
+TEST(MarshalTest, ANullPathWhereTheTableAllowsItIsNotUnreadable) {
+  FakeMemory mem;
+  // newfstatat(fd, NULL, statbuf, AT_EMPTY_PATH): the path is Opt in the table.
+  Call call = Marshal(MakeRequest(SYS_newfstatat, {3, 0, kBuf, AT_EMPTY_PATH}), mem);
+  EXPECT_EQ(call.unreadable_arg, -1);
+  EXPECT_EQ(call.capacity[2], 144u) << "struct stat";
+}
+
+// ---- Digests -----------------------------------------------------------------------------
+
+TEST(MarshalTest, DigestsOfIdenticalCallsAreEqual) {
+  FakeMemory a, b;
+  a.Map(kBuf, "same bytes");
+  b.Map(kBuf, "same bytes");
+  EXPECT_EQ(Marshal(MakeRequest(SYS_write, {1, kBuf, 10}), a).digest,
+            Marshal(MakeRequest(SYS_write, {1, kBuf, 10}), b).digest);
+}
+
+TEST(MarshalTest, OneDifferentByteChangesTheDigest) {
+  FakeMemory a, b;
+  a.Map(kBuf, "same bytes");
+  b.Map(kBuf, "same bytez");
+  EXPECT_NE(Marshal(MakeRequest(SYS_write, {1, kBuf, 10}), a).digest,
+            Marshal(MakeRequest(SYS_write, {1, kBuf, 10}), b).digest);
+}
+
+TEST(MarshalTest, ADifferentScalarChangesTheDigest) {
+  FakeMemory mem;
+  mem.Map(kBuf, "same bytes");
+  VoteValue base = Marshal(MakeRequest(SYS_write, {1, kBuf, 10}), mem).digest;
+  EXPECT_NE(Marshal(MakeRequest(SYS_write, {2, kBuf, 10}), mem).digest, base) << "the fd";
+  EXPECT_NE(Marshal(MakeRequest(SYS_write, {1, kBuf, 9}), mem).digest, base) << "the count";
+  EXPECT_NE(Marshal(MakeRequest(SYS_pwrite64, {1, kBuf, 10, 0}), mem).digest, base)
+      << "the syscall number";
+  EXPECT_NE(Marshal(MakeRequest(SYS_lseek, {3, 100, SEEK_SET}), mem).digest,
+            Marshal(MakeRequest(SYS_lseek, {3, 100, SEEK_CUR}), mem).digest);
+}
+
+TEST(MarshalTest, TheSameBytesAtAnotherAddressChangeTheDigest) {
+  // Pointer arguments are part of the vote: identical replicas pass identical pointers.
+  FakeMemory mem;
+  mem.Map(kBuf, "same bytes");
+  mem.Map(kOtherBuf, "same bytes");
+  EXPECT_NE(Marshal(MakeRequest(SYS_write, {1, kBuf, 10}), mem).digest,
+            Marshal(MakeRequest(SYS_write, {1, kOtherBuf, 10}), mem).digest);
+}
+
+TEST(MarshalTest, RegistersBeyondTheArgumentCountDoNotMatter) {
+  FakeMemory mem;
+  mem.Map(kBuf, "hello");
+  EXPECT_EQ(Marshal(MakeRequest(SYS_close, {3}), mem).digest,
+            Marshal(MakeRequest(SYS_close, {3, 0x7fff1234, 42, ~0ULL, 5, 6}), mem).digest);
+  EXPECT_EQ(Marshal(MakeRequest(SYS_getpid, {}), mem).digest,
+            Marshal(MakeRequest(SYS_getpid, {1, 2, 3, 4, 5, 6}), mem).digest);
+  EXPECT_EQ(Marshal(MakeRequest(SYS_write, {1, kBuf, 5}), mem).digest,
+            Marshal(MakeRequest(SYS_write, {1, kBuf, 5, 0xdead, 0xbeef, 7}), mem).digest);
+  // ...but those within it do.
+  EXPECT_NE(Marshal(MakeRequest(SYS_close, {3}), mem).digest,
+            Marshal(MakeRequest(SYS_close, {4}), mem).digest);
+}
+
+// ---- Vectors -----------------------------------------------------------------------------
+
+TEST(MarshalTest, WritevGathersItsBuffers) {
+  FakeMemory mem;
+  const uint64_t iov = 0x7fff'fffe'0000;
+  mem.Map(kBuf, "ab");
+  mem.Map(kOtherBuf, "cdeXX");
+  mem.MapIovec(iov, {{kBuf, 2}, {kOtherBuf, 3}});
+  Call call = Marshal(MakeRequest(SYS_writev, {1, iov, 2}), mem);
+  EXPECT_EQ(call.unreadable_arg, -1);
+  EXPECT_EQ(call.iov_arg, 1);
+  EXPECT_EQ(call.iov, (std::vector<std::pair<uint64_t, uint64_t>>{{kBuf, 2}, {kOtherBuf, 3}}));
+  EXPECT_EQ(call.capacity[1], 5u);
+  // The iovec entries themselves, then the gathered bytes.
+  ASSERT_EQ(call.in[1].size(), 2 * sizeof(iovec) + 5);
+  EXPECT_EQ(Text({call.in[1].begin() + 2 * sizeof(iovec), call.in[1].end()}), "abcde");
+
+  // A different byte in the second buffer changes the vote.
+  FakeMemory other = mem;
+  other.Map(kOtherBuf, "cdfXX");
+  EXPECT_NE(Marshal(MakeRequest(SYS_writev, {1, iov, 2}), other).digest, call.digest);
+  // A byte past what the iovec covers does not.
+  other.Map(kOtherBuf, "cdeYY");
+  EXPECT_EQ(Marshal(MakeRequest(SYS_writev, {1, iov, 2}), other).digest, call.digest);
+}
+
+TEST(MarshalTest, WritevWithAnUnreadableBufferOrTooManyEntries) {
+  FakeMemory mem;
+  const uint64_t iov = 0x7fff'fffe'0000;
+  mem.Map(kBuf, "ab");
+  mem.MapIovec(iov, {{kBuf, 2}, {kUnmapped, 3}});
+  EXPECT_EQ(Marshal(MakeRequest(SYS_writev, {1, iov, 2}), mem).unreadable_arg, 1);
+  EXPECT_EQ(Marshal(MakeRequest(SYS_writev, {1, kUnmapped, 2}), mem).unreadable_arg, 1);
+  EXPECT_EQ(Marshal(MakeRequest(SYS_writev, {1, iov, 1025}), mem).unreadable_arg, 1)
+      << "more than IOV_MAX entries";
+}
+
+TEST(MarshalTest, ReadvRecordsCapacitiesAndReadsNoBuffer) {
+  FakeMemory mem;
+  const uint64_t iov = 0x7fff'fffe'0000;
+  // Only the iovec array is mapped: the kernel would write the buffers, never read them.
+  mem.MapIovec(iov, {{kBuf, 100}, {kOtherBuf, 28}, {kUnmapped, 0}});
+  Call call = Marshal(MakeRequest(SYS_readv, {0, iov, 3}), mem);
+  EXPECT_EQ(call.unreadable_arg, -1);
+  EXPECT_EQ(call.iov_arg, 1);
+  EXPECT_EQ(call.capacity[1], 128u);
+  EXPECT_EQ(call.iov, (std::vector<std::pair<uint64_t, uint64_t>>{
+                          {kBuf, 100}, {kOtherBuf, 28}, {kUnmapped, 0}}));
+  EXPECT_TRUE(call.in[1].empty());
+}
+
+TEST(MarshalTest, ReadRecordsItsCapacity) {
+  FakeMemory mem;
+  Call call = Marshal(MakeRequest(SYS_read, {0, kUnmapped, 4096}), mem);
+  EXPECT_EQ(call.unreadable_arg, -1) << "an out buffer is not read";
+  EXPECT_EQ(call.capacity[1], 4096u);
+  EXPECT_TRUE(call.in[1].empty());
+}
+
+// ---- ioctl and fcntl ---------------------------------------------------------------------
+
+TEST(MarshalTest, IoctlTcgetsIsA36ByteOutBuffer) {
+  FakeMemory mem;
+  Call call = Marshal(MakeRequest(SYS_ioctl, {0, TCGETS, kUnmapped}), mem);
+  EXPECT_TRUE(call.supported);
+  EXPECT_EQ(call.spec.args[2].kind, ArgKind::kOutBuf);
+  EXPECT_EQ(call.spec.args[2].size, 36);
+  EXPECT_EQ(call.capacity[2], 36u);
+  EXPECT_EQ(call.unreadable_arg, -1);
+}
+
+TEST(MarshalTest, IoctlTiocgwinszIsAnEightByteOutBuffer) {
+  EffectiveSpec s = RefineSpec(SYS_ioctl, std::array<uint64_t, 6>{1, TIOCGWINSZ, kBuf}.data());
+  EXPECT_TRUE(s.supported);
+  EXPECT_EQ(s.spec.args[2].kind, ArgKind::kOutBuf);
+  EXPECT_EQ(s.spec.args[2].size, 8);
+}
+
+TEST(MarshalTest, AnUnknownIoctlIsUnsupported) {
+  FakeMemory mem;
+  Call call = Marshal(MakeRequest(SYS_ioctl, {3, 0xc0de1234, kBuf}), mem);
+  EXPECT_FALSE(call.supported);
+  EXPECT_NE(call.digest, kZero);
+  // Still a vote: another request is another value.
+  EXPECT_NE(Marshal(MakeRequest(SYS_ioctl, {3, 0xc0de1235, kBuf}), mem).digest, call.digest);
+}
+
+TEST(MarshalTest, FcntlSetlkIsA32ByteInOutBuffer) {
+  FakeMemory mem;
+  std::vector<uint8_t> flock(40);
+  for (size_t i = 0; i < flock.size(); ++i) {
+    flock[i] = static_cast<uint8_t>(i);
+  }
+  mem.Map(kBuf, flock);
+  Call call = Marshal(MakeRequest(SYS_fcntl, {3, F_SETLK, kBuf}), mem);
+  EXPECT_TRUE(call.supported);
+  EXPECT_EQ(call.spec.args[2].kind, ArgKind::kInOutBuf);
+  EXPECT_EQ(call.spec.args[2].size, 32);
+  EXPECT_EQ(call.capacity[2], 32u);
+  EXPECT_EQ(call.in[2], std::vector<uint8_t>(flock.begin(), flock.begin() + 32));
+}
+
+TEST(MarshalTest, FcntlScalarCommandsAndUnknownCommands) {
+  FakeMemory mem;
+  Call getfd = Marshal(MakeRequest(SYS_fcntl, {3, F_SETFD, FD_CLOEXEC}), mem);
+  EXPECT_TRUE(getfd.supported);
+  EXPECT_EQ(getfd.spec.args[2].kind, ArgKind::kScalar);
+  EXPECT_EQ(getfd.unreadable_arg, -1);
+  EXPECT_FALSE(Marshal(MakeRequest(SYS_fcntl, {3, 9999, kBuf}), mem).supported);
+}
+
+// ---- Fault injection ---------------------------------------------------------------------
+
+TEST(MarshalTest, FlipOneBitFlipsTheFirstInputBuffer) {
+  FakeMemory mem;
+  mem.Map(kBuf, "hello");
+  Call call = Marshal(MakeRequest(SYS_write, {1, kBuf, 5}), mem);
+  const VoteValue before = call.digest;
+  std::string what = FlipOneBit(call);
+  EXPECT_NE(call.digest, before);
+  EXPECT_EQ(Text(call.in[1]), "iello");
+  EXPECT_NE(what.find("argument 1"), std::string::npos) << what;
+}
+
+TEST(MarshalTest, FlipOneBitWithoutBuffersChangesAnArgument) {
+  FakeMemory mem;
+  Call call = Marshal(MakeRequest(SYS_close, {3}), mem);
+  const VoteValue before = call.digest;
+  FlipOneBit(call);
+  EXPECT_NE(call.digest, before);
+  EXPECT_EQ(call.args[0], 2u);
+}
+
+TEST(MarshalTest, RedigestFollowsTheContents) {
+  FakeMemory mem;
+  mem.Map(kBuf, "hello");
+  Call call = Marshal(MakeRequest(SYS_write, {1, kBuf, 5}), mem);
+  const VoteValue before = call.digest;
+  call.in[1][4] = '!';
+  Redigest(call);
+  EXPECT_NE(call.digest, before);
+  call.in[1][4] = 'o';
+  Redigest(call);
+  EXPECT_EQ(call.digest, before);
+}
+
+// Regression (found as a bug): FlipOneBit on a call with no argument and no input buffer (getpid, gettid, getppid,
+// sched_yield...) flips args[0], which Redigest ignores (only arg_count arguments are
+// digested), so the injected fault changes nothing while the log and the report claim
+// "flipped bit 0 of argument 0". A corrupt-vote injection at such a vote is silently a no-op.
+TEST(MarshalTest, FlipOneBitChangesTheDigestOfACallWithoutArguments) {
+  FakeMemory mem;
+  Call call = Marshal(MakeRequest(SYS_getpid, {}), mem);
+  const VoteValue before = call.digest;
+  FlipOneBit(call);
+  EXPECT_NE(call.digest, before);
+}
+
+// Regression (found as a bug): marshal.h says FlipOneBit flips "in its first argument" when there is no input
+// buffer; marshal.cc flips the *last* one (args[arg_count - 1]): lseek(3, 100, SEEK_SET)
+// becomes lseek(3, 100, SEEK_CUR), not lseek(2, ...). Either the code or the comment is
+// wrong; the digest changes either way.
+TEST(MarshalTest, FlipOneBitWithoutBuffersFlipsTheFirstArgument) {
+  FakeMemory mem;
+  Call call = Marshal(MakeRequest(SYS_lseek, {3, 100, SEEK_SET}), mem);
+  FlipOneBit(call);
+  EXPECT_EQ(call.args[0], 2u);
+  EXPECT_EQ(call.args[1], 100u);
+  EXPECT_EQ(call.args[2], static_cast<uint64_t>(SEEK_SET));
+}
+
+// ---- Logs and deaths ---------------------------------------------------------------------
+
+TEST(MarshalTest, DescribeCallShowsArgumentsAndPaths) {
+  FakeMemory mem;
+  mem.MapString(kPathAt, "/etc/hosts");
+  Call open =
+      Marshal(MakeRequest(SYS_openat, {static_cast<uint64_t>(AT_FDCWD), kPathAt, 0, 0}), mem);
+  std::string text = DescribeCall(open);
+  EXPECT_EQ(text.rfind("openat(-100, ", 0), 0u) << text;
+  EXPECT_NE(text.find("\"/etc/hosts\""), std::string::npos) << text;
+  mem.Map(kBuf, "hi\n");
+  EXPECT_EQ(DescribeCall(Marshal(MakeRequest(SYS_write, {1, kBuf, 3}), mem)),
+            "write(1, 0x55555555a000, 0x3)");
+}
+
+TEST(MarshalTest, DeathDigests) {
+  const int exit0 = 0;         // exited with 0
+  const int exit11 = 11 << 8;  // exited with 11
+  const int segv = SIGSEGV;    // killed by SIGSEGV
+  const int segv_core = SIGSEGV | 0x80;
+  ASSERT_TRUE(WIFEXITED(exit11) && WEXITSTATUS(exit11) == 11);
+  ASSERT_TRUE(WIFSIGNALED(segv_core) && WTERMSIG(segv_core) == SIGSEGV && WCOREDUMP(segv_core));
+
+  EXPECT_EQ(DeathDigest(segv), DeathDigest(segv));
+  EXPECT_EQ(DeathDigest(segv), DeathDigest(segv_core)) << "a core dump is the same death";
+  EXPECT_NE(DeathDigest(segv), DeathDigest(SIGABRT));
+  EXPECT_NE(DeathDigest(exit11), DeathDigest(segv)) << "exit(11) is not death by signal 11";
+  EXPECT_NE(DeathDigest(exit0), DeathDigest(1 << 8));
+  EXPECT_EQ(DeathDigest(exit0), DeathDigest(0));
+  EXPECT_NE(DeathDigest(exit0), kZero);
+}
+
+}  // namespace
+}  // namespace nmr
