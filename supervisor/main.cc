@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
   nmr::InstallSupervisorSignals();
 
   CLI::App app{"nmr-run: run N replicas of a program and vote on every syscall with an "
-               "external effect"};
+               "external effect",
+               "nmr-run"};
   app.set_version_flag("--version", "nmr-run 0.1");
   std::optional<int> replicas;
   std::string policy_path;
@@ -94,18 +95,20 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 15));
   app.add_option("-p,--policy", policy_path, "policy file (YAML)")->check(CLI::ExistingFile);
   app.add_option("--report", report_path, "write a JSON report of the run to FILE");
+  // One value per --inject (repeatable); otherwise CLI11 lets a vector option swallow the
+  // following `--` and the program's own options would be taken for ours.
   app.add_option("--inject", injects,
-                 "test-only fault, e.g. kind=corrupt-vote,replica=1,at_vote=5 (repeatable)");
+                 "test-only fault, e.g. kind=corrupt-vote,replica=1,at_vote=5 (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
   bool no_fast_path = false;
   app.add_flag("--no-fast-path", no_fast_path,
                "vote every syscall through the SIGSYS trap, none through the shim's libc "
                "wrappers (slower; shows that nothing bypasses the vote)");
-  app.add_option("command", command, "PROGRAM [ARGS...]")->required();
-  app.prefix_command(false);
-  app.allow_extras(false);
-  // Everything from the first positional on belongs to the program.
-  app.positionals_at_end(false);
+  // Everything from the first positional on belongs to the program, as with env(1) and
+  // timeout(1): `nmr-run -n 3 sort -r f` runs `sort -r f`.
+  app.prefix_command(true);
+  app.footer("PROGRAM [ARGS...] follow the options (after an optional --).");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -113,6 +116,31 @@ int main(int argc, char** argv) {
       return app.exit(e);
     }
     std::cerr << "nmr-run: " << e.what() << "\nRun with --help for more information.\n";
+    return nmr::kExitOwnError;
+  }
+  command = app.remaining();
+  if (!command.empty() && command.front() == "--") {
+    command.erase(command.begin());
+  }
+  // An unknown option before PROGRAM lands here too; it is ours unless `--` came first.
+  bool after_separator = false;
+  for (int i = 1; i < argc && !command.empty(); ++i) {
+    if (std::string(argv[i]) == "--") {
+      after_separator = true;
+      break;
+    }
+    if (argv[i] == command.front()) {
+      break;
+    }
+  }
+  if (!command.empty() && !after_separator && command.front().size() > 1 &&
+      command.front()[0] == '-') {
+    std::cerr << "nmr-run: unknown option " << command.front()
+              << "\nRun with --help for more information.\n";
+    return nmr::kExitOwnError;
+  }
+  if (command.empty()) {
+    std::cerr << "nmr-run: no PROGRAM given\nRun with --help for more information.\n";
     return nmr::kExitOwnError;
   }
 
