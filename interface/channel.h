@@ -23,7 +23,7 @@
 namespace nmr {
 
 inline constexpr uint32_t kChannelMagic = 0x316d6e72;  // "rnm1"
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2;
 // The fd number at which a replica inherits its channel (a sealed memfd) across execve. The
 // shim maps it and closes it in its constructor, before the program runs.
 inline constexpr int kChannelFd = 100;
@@ -39,14 +39,20 @@ inline constexpr uint32_t kMaxFilterInstructions = 512;
 // program's fd stays open until every replica has mapped it, and replicas whose mappings
 // landed at different addresses are outvoted.
 inline constexpr int kPseudoSyscallMapDone = 1000;
+// Not a syscall: what Vote() returns when the interrupted call must be restarted (the
+// kernel's own ERESTARTSYS, never seen by a program).
+inline constexpr long kRestartCall = -512;
 
 // What the shim does with a reply.
 enum class ReplyAction : uint32_t {
   kReturn = 0,         // put `value` in rax and return to the program
   kExecuteLocally = 1, // run the original syscall itself, through the gate (exit_group)
   kMapFile = 2,        // open /proc/<supervisor>/task/<executor>/fd/<fd> read-only, mmap it
-  kRaise = 3,          // queue `signal` on itself, then return `value` (raise, abort, kill self)
 };
+
+// Reply::flags.
+inline constexpr uint32_t kReplyInterrupted = 1;  // a signal interrupted the call (-EINTR)
+inline constexpr uint32_t kReplyRestartable = 2;  // ... and SA_RESTART may restart it
 
 struct Request {
   uint32_t seq;
@@ -58,8 +64,10 @@ struct Request {
 struct Reply {
   uint32_t seq;
   ReplyAction action;
-  int64_t value;       // result for kReturn/kRaise: >= 0, or -errno
-  int32_t signal;      // for kRaise, and SIGPIPE queued before an -EPIPE result
+  int64_t value;       // result for kReturn: >= 0, or -errno
+  uint64_t signals;    // bit (sig - 1): queue sig on itself before returning (a signal the
+                       // program sent itself, SIGPIPE after EPIPE, a signal sent to nmr-run)
+  uint32_t flags;      // kReplyInterrupted | kReplyRestartable
   uint32_t reserved;
 };
 
@@ -106,11 +114,11 @@ static_assert(offsetof(Channel, reply_seq) == 4224);
 static_assert(offsetof(Channel, request) == 4288);
 static_assert(sizeof(Request) == 64);
 static_assert(offsetof(Channel, reply) == 4352);
-static_assert(sizeof(Reply) == 24);
-static_assert(offsetof(Channel, fatal) == 4376);
-static_assert(offsetof(Channel, shim_ready) == 4384);
-static_assert(offsetof(Channel, spawn_listener_fd) == 4388);
-static_assert(offsetof(Channel, spawn_go) == 4392);
+static_assert(sizeof(Reply) == 32);
+static_assert(offsetof(Channel, fatal) == 4384);
+static_assert(offsetof(Channel, shim_ready) == 4392);
+static_assert(offsetof(Channel, spawn_listener_fd) == 4396);
+static_assert(offsetof(Channel, spawn_go) == 4400);
 static_assert(std::atomic<int32_t>::is_always_lock_free);
 
 inline constexpr size_t kChannelSize = (sizeof(Channel) + 4095) & ~size_t{4095};

@@ -118,23 +118,59 @@ long MapFile(const long* args) {
   return addr;
 }
 
+// Whether a call that `sig` interrupted restarts, as the kernel decides it: an ignored
+// signal (explicitly, or by default) never interrupts; a handler with SA_RESTART restarts a
+// restartable call; anything else returns -EINTR (or the signal kills the replica).
+bool ShouldRestart(int sig, uint32_t flags) {
+  KernelSigaction action = {};
+  if (GateSyscall(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&action), 8) != 0) {
+    return false;
+  }
+  if (action.handler == SIG_IGN) {
+    return true;
+  }
+  if (action.handler == SIG_DFL) {
+    switch (sig) {
+      case SIGCHLD:
+      case SIGCONT:
+      case SIGURG:
+      case SIGWINCH:
+      case SIGSTOP:
+      case SIGTSTP:
+      case SIGTTIN:
+      case SIGTTOU:
+        return true;
+      default:
+        return false;  // the signal ends the replica on its way out of the handler
+    }
+  }
+  return (action.flags & SA_RESTART) != 0 && (flags & kReplyRestartable) != 0;
+}
+
 }  // namespace
 
 long Vote(long nr, const long* args, unsigned long ip) {
   const Reply& reply = RoundTrip(nr, args, ip);
+  // Queued now, delivered when the program's mask is back (at sigreturn, or when a wrapper
+  // unblocks): after the call, as the kernel delivers a signal at a syscall's return.
+  int first_signal = 0;
+  for (int sig = 1; sig <= 64; ++sig) {
+    if ((reply.signals & (1ULL << (sig - 1))) != 0) {
+      QueueSignalOnSelf(sig);
+      first_signal = first_signal == 0 ? sig : first_signal;
+    }
+  }
+  if ((reply.flags & kReplyInterrupted) != 0 && first_signal != 0 &&
+      ShouldRestart(first_signal, reply.flags)) {
+    return kRestartCall;
+  }
   switch (reply.action) {
     case ReplyAction::kReturn:
-      if (reply.signal != 0) {
-        QueueSignalOnSelf(reply.signal);  // SIGPIPE before -EPIPE, as the kernel does
-      }
       return reply.value;
     case ReplyAction::kExecuteLocally:
       return GateSyscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
     case ReplyAction::kMapFile:
       return MapFile(args);
-    case ReplyAction::kRaise:
-      QueueSignalOnSelf(reply.signal);
-      return reply.value;
   }
   Die(__LINE__, -EPROTO);
 }
@@ -219,8 +255,16 @@ void HandleSigsys(int, siginfo_t* info, void* context) {
   greg_t* regs = static_cast<ucontext_t*>(context)->uc_mcontext.gregs;
   long args[6] = {regs[REG_RDI], regs[REG_RSI], regs[REG_RDX],
                   regs[REG_R10], regs[REG_R8],  regs[REG_R9]};
-  regs[REG_RAX] = Dispatch(info->si_syscall, args, reinterpret_cast<unsigned long>(
-                                                       info->si_call_addr));
+  long nr = info->si_syscall;
+  long result = Dispatch(nr, args, reinterpret_cast<unsigned long>(info->si_call_addr));
+  if (result == kRestartCall) {
+    // Back to the `syscall` instruction: the program's handler runs at sigreturn, then the
+    // call is made again (and voted again), as the kernel restarts it.
+    regs[REG_RIP] -= 2;
+    regs[REG_RAX] = nr;
+    return;
+  }
+  regs[REG_RAX] = result;
 }
 
 // ---- start-up ---------------------------------------------------------------------------

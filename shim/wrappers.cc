@@ -42,14 +42,19 @@ long Call(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 =
   }
   // No program signal handler may run inside a half-finished vote: block them all, as the
   // SIGSYS handler's mask does.
-  unsigned long all = ~0UL;
-  unsigned long old = 0;
-  GateSyscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&all),
-              reinterpret_cast<long>(&old), 8);
   long args[6] = {a0, a1, a2, a3, a4, a5};
-  long result = Vote(nr, args, reinterpret_cast<unsigned long>(__builtin_return_address(0)));
-  GateSyscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, 8);
-  return ReturnToLibc(result);
+  for (;;) {
+    unsigned long all = ~0UL;
+    unsigned long old = 0;
+    GateSyscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&all),
+                reinterpret_cast<long>(&old), 8);
+    long result = Vote(nr, args, reinterpret_cast<unsigned long>(__builtin_return_address(0)));
+    // Signals the reply queued are delivered here, to the program's handlers.
+    GateSyscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, 8);
+    if (result != kRestartCall) {
+      return ReturnToLibc(result);
+    }
+  }
 }
 
 long L(const void* p) { return reinterpret_cast<long>(p); }

@@ -35,11 +35,33 @@ Executor::~Executor() {
   }
 }
 
+namespace {
+
+// Sent to the executor thread only (tgkill) to cut a waiting call short: a handler without
+// SA_RESTART makes the call return EINTR. A real-time signal nothing else uses.
+int InterruptSignal() { return SIGRTMIN + 4; }
+void OnInterrupt(int) {}
+
+}  // namespace
+
+void Executor::Interrupt() {
+  pid_t tid = tid_.load(std::memory_order_acquire);
+  if (tid != 0) {
+    syscall(SYS_tgkill, getpid(), tid, InterruptSignal());
+  }
+}
+
 void Executor::Loop() {
-  // Signals meant for nmr-run go to the control thread, never interrupt a program's call.
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  // Signals meant for nmr-run go to the main thread, never interrupt a program's call; only
+  // the interrupt signal gets through here.
+  struct sigaction action = {};
+  action.sa_handler = OnInterrupt;
+  sigaction(InterruptSignal(), &action, nullptr);
+  sigset_t mask;
+  sigfillset(&mask);
+  sigdelset(&mask, InterruptSignal());
+  pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+  tid_.store(static_cast<pid_t>(syscall(SYS_gettid)), std::memory_order_release);
   uint32_t handled = 0;
   for (;;) {
     uint32_t posted = posted_seq_.load(std::memory_order_acquire);

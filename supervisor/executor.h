@@ -28,6 +28,9 @@ class Executor {
   bool Done() const { return done_seq_.load(std::memory_order_acquire) == job_seq_; }
   // The finished call's return value: >= 0, or -errno.
   int64_t result() const { return result_; }
+  // Cuts the running call short (it returns -EINTR if it was waiting). Racy by nature (the
+  // call may not have started waiting yet): the caller repeats it until Done().
+  void Interrupt();
   // Submits and waits (for start-up work and tests; the control loop uses Submit).
   int64_t Run(long nr, const uint64_t args[6]);
 
@@ -37,6 +40,7 @@ class Executor {
 
   std::atomic<uint32_t>* event_word_;
   std::thread thread_;
+  std::atomic<pid_t> tid_{0};
   uint32_t job_seq_ = 0;
   std::atomic<uint32_t> posted_seq_{0};
   std::atomic<uint32_t> done_seq_{0};

@@ -200,8 +200,7 @@ bool Performer::AnswerSpecial(const Call& call) {
   if (sig == 0) {
     return Answer(0);
   }
-  outcome_.action = ReplyAction::kRaise;
-  outcome_.signal = sig;
+  outcome_.signals |= 1ULL << (sig - 1);
   return Answer(0);
 }
 
@@ -397,6 +396,16 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
 
 void Performer::Complete() { Finish(executor_.result()); }
 
+void Performer::DeliverSignals(uint64_t signals, bool interrupted) {
+  outcome_.signals |= signals;
+  if (interrupted && signals != 0 && outcome_.value == -EINTR) {
+    outcome_.flags |= kReplyInterrupted;
+    if (call_ != nullptr && call_->spec.restart == RestartClass::kRestartable) {
+      outcome_.flags |= kReplyRestartable;
+    }
+  }
+}
+
 void Performer::Finish(int64_t result) {
   const Call& call = *call_;
   outcome_.value = result;
@@ -405,7 +414,7 @@ void Performer::Finish(int64_t result) {
     return;
   }
   if (result == -EPIPE && IsWriteLike(call.nr)) {
-    outcome_.signal = SIGPIPE;  // the kernel would have sent it to the writer
+    outcome_.signals |= 1ULL << (SIGPIPE - 1);  // the kernel would have sent it to the writer
   }
   if (result < 0) {
     return;

@@ -22,7 +22,8 @@ namespace nmr {
 struct Outcome {
   ReplyAction action = ReplyAction::kReturn;
   int64_t value = 0;
-  int signal = 0;
+  uint64_t signals = 0;          // bit (sig - 1): signals every replica queues on itself
+  uint32_t flags = 0;            // kReplyInterrupted | kReplyRestartable
   bool replace_program = false;  // an agreed execve passed its checks: start the new program
   std::vector<std::pair<uint64_t, std::vector<uint8_t>>> writes;  // replica address, bytes
 };
@@ -37,6 +38,9 @@ class Performer {
   bool Start(const Call& call, pid_t replica_pid);
   void Complete();
   const Outcome& outcome() const { return outcome_; }
+  // A signal sent to nmr-run, delivered with this step's result. `interrupted`: the
+  // executor's call was cut short by it (then the result is -EINTR and may be restarted).
+  void DeliverSignals(uint64_t signals, bool interrupted);
 
  private:
   bool Answer(int64_t value);

@@ -40,7 +40,8 @@ namespace {
 std::atomic<uint32_t> g_event_word{0};
 std::atomic<uint64_t> g_pending_signals{0};
 
-constexpr int kWatchedSignals[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+constexpr int kWatchedSignals[] = {SIGCHLD, SIGINT,  SIGTERM,  SIGHUP,
+                                   SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 sigset_t g_original_mask;
 std::vector<std::pair<int, struct sigaction>> g_original_actions;
 
@@ -151,6 +152,9 @@ class Supervisor {
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<Performer> performer_;
   bool replace_pending_ = false;  // an agreed execve: replace the replicas at the loop's top
+  uint64_t signals_for_program_ = 0;  // bit (sig - 1): sent to nmr-run, not yet delivered
+  bool interrupting_ = false;         // the executor's call is being cut short for them
+  int64_t signals_since_ms_ = 0;      // when the oldest of them arrived
   std::vector<Replica> replicas_;
   std::unique_ptr<NotifyResponder> responder_;
   bool executing_ = false;
@@ -367,12 +371,26 @@ void Supervisor::CheckStragglers() {
   engine_.PostponeDeadline(now + policy_.vote_timeout_ms);
 }
 
-// The outcome of the agreed call is ready: hand it out, or replace the program (execve).
+// The outcome of the agreed call is ready: hand it out (with any signal sent to nmr-run
+// meanwhile), or replace the program (execve).
 void Supervisor::AfterPerformed() {
   if (performer_->outcome().replace_program) {
     replace_pending_ = true;
     return;
   }
+  // A signal is delivered with the first call it interrupts (one that waits, on the
+  // executor), or with any call once it has been pending for kSignalGraceMs: a program that
+  // is about to wait (for input, say) then sees it *while* waiting, as it would natively,
+  // where waiting is what a program mostly does when a person presses Ctrl-C.
+  constexpr int64_t kSignalGraceMs = 50;
+  if (signals_for_program_ != 0 &&
+      (interrupting_ || NowMs() - signals_since_ms_ >= kSignalGraceMs)) {
+    performer_->DeliverSignals(signals_for_program_, interrupting_);
+    spdlog::debug("[v{} s{}] delivering signals {:#x} to the program", engine_.view(),
+                  engine_.seq(), signals_for_program_);
+    signals_for_program_ = 0;
+  }
+  interrupting_ = false;
   Apply(engine_.OnExecuted(NowMs()));
 }
 
@@ -381,6 +399,9 @@ void Supervisor::Loop() {
     uint32_t event_seen = g_event_word.load(std::memory_order_acquire);
     HandleSignals();
     Reap();
+    if (interrupting_ && executing_ && !executor_->Done()) {
+      executor_->Interrupt();
+    }
     if (executing_ && executor_->Done()) {
       executing_ = false;
       performer_->Complete();
@@ -427,24 +448,51 @@ void Supervisor::WaitForEvent(uint32_t event_seen) {
   }
   timespec deadline;
   timespec* timeout = nullptr;
-  if (std::optional<int64_t> next = engine_.NextDeadline()) {
+  std::optional<int64_t> next = engine_.NextDeadline();
+  if (interrupting_ && executing_) {
+    // The interrupt may have arrived before the call started waiting: send it again soon.
+    int64_t retry = NowMs() + 20;
+    next = next ? std::min(*next, retry) : retry;
+  }
+  if (next) {
     deadline = {*next / 1000, (*next % 1000) * 1'000'000};
     timeout = &deadline;
   }
   syscall(SYS_futex_waitv, waiters, n, 0, timeout, CLOCK_MONOTONIC);
 }
 
+// Signals sent to nmr-run are the program's: they are delivered to every replica with the
+// result of the next agreed call (a call waiting on the executor is cut short for it, as the
+// kernel interrupts a blocked syscall). The same signal again before the first one was
+// delivered (a second Ctrl-C on a program that never makes a syscall) stops the run.
 void Supervisor::HandleSignals() {
   uint64_t pending = g_pending_signals.exchange(0);
   pending &= ~(1ULL << SIGCHLD);  // SIGCHLD only rings the doorbell; Reap() does the work
-  if (pending == 0) {
-    return;
+  for (int sig = 1; sig < 64 && pending != 0; ++sig) {
+    if ((pending & (1ULL << sig)) == 0) {
+      continue;
+    }
+    pending &= ~(1ULL << sig);
+    uint64_t bit = 1ULL << (sig - 1);
+    if ((signals_for_program_ & bit) != 0 || stopping_) {
+      spdlog::warn("received SIG{} again before the program took the first: stopping the "
+                   "replicas",
+                   sigabbrev_np(sig));
+      report_.outcome = "interrupted";
+      exit_signal_ = sig;
+      StopAll();
+      return;
+    }
+    spdlog::debug("received SIG{}: for the program", sigabbrev_np(sig));
+    if (signals_for_program_ == 0) {
+      signals_since_ms_ = NowMs();
+    }
+    signals_for_program_ |= bit;
   }
-  int sig = __builtin_ctzll(pending);
-  spdlog::warn("received SIG{}: stopping the replicas", sigabbrev_np(sig));
-  report_.outcome = "interrupted";
-  exit_signal_ = sig;
-  StopAll();
+  if (signals_for_program_ != 0 && executing_) {
+    interrupting_ = true;
+    executor_->Interrupt();
+  }
 }
 
 void Supervisor::StopAll() {
@@ -572,6 +620,10 @@ void Supervisor::Execute(const EngineAction& action) {
     AfterPerformed();
   } else {
     executing_ = true;
+    if (signals_for_program_ != 0) {
+      interrupting_ = true;  // a pending signal interrupts the call as soon as it waits
+      executor_->Interrupt();
+    }
   }
 }
 
@@ -589,7 +641,8 @@ void Supervisor::Reply(int i) {
   ch->reply.seq = r.seen_seq;
   ch->reply.action = outcome.action;
   ch->reply.value = outcome.value;
-  ch->reply.signal = outcome.signal;
+  ch->reply.signals = outcome.signals;
+  ch->reply.flags = outcome.flags;
   r.has_call = false;
   ch->reply_seq.store(r.seen_seq, std::memory_order_release);
   syscall(SYS_futex, &ch->reply_seq, FUTEX_WAKE, 1, nullptr, nullptr, 0);

@@ -31,11 +31,11 @@ TEST(ChannelTest, OffsetsAreAsPinned) {
   EXPECT_EQ(offsetof(Channel, reply_seq), 4224u);
   EXPECT_EQ(offsetof(Channel, request), 4288u);
   EXPECT_EQ(offsetof(Channel, reply), 4352u);
-  EXPECT_EQ(offsetof(Channel, fatal), 4376u);
-  EXPECT_EQ(offsetof(Channel, shim_ready), 4384u);
-  EXPECT_EQ(offsetof(Channel, spawn_listener_fd), 4388u);
-  EXPECT_EQ(offsetof(Channel, spawn_go), 4392u);
-  EXPECT_EQ(offsetof(Channel, spawn_errno), 4396u);
+  EXPECT_EQ(offsetof(Channel, fatal), 4384u);
+  EXPECT_EQ(offsetof(Channel, shim_ready), 4392u);
+  EXPECT_EQ(offsetof(Channel, spawn_listener_fd), 4396u);
+  EXPECT_EQ(offsetof(Channel, spawn_go), 4400u);
+  EXPECT_EQ(offsetof(Channel, spawn_errno), 4404u);
   EXPECT_EQ(sizeof(Channel), 4416u);
   EXPECT_EQ(alignof(Channel), 64u);
 }
@@ -54,18 +54,18 @@ TEST(ChannelTest, RecordsAreAsPinned) {
   EXPECT_EQ(offsetof(Request, nr), 4u);
   EXPECT_EQ(offsetof(Request, args), 8u);
   EXPECT_EQ(offsetof(Request, ip), 56u);
-  EXPECT_EQ(sizeof(Reply), 24u);
+  EXPECT_EQ(sizeof(Reply), 32u);
   EXPECT_EQ(offsetof(Reply, seq), 0u);
   EXPECT_EQ(offsetof(Reply, action), 4u);
   EXPECT_EQ(offsetof(Reply, value), 8u);
-  EXPECT_EQ(offsetof(Reply, signal), 16u);
+  EXPECT_EQ(offsetof(Reply, signals), 16u);
+  EXPECT_EQ(offsetof(Reply, flags), 24u);
   EXPECT_EQ(sizeof(ShimFatal), 8u);
   EXPECT_EQ(sizeof(ReplyAction), 4u);
   // Protocol values: the shim and the supervisor are built separately.
   EXPECT_EQ(static_cast<uint32_t>(ReplyAction::kReturn), 0u);
   EXPECT_EQ(static_cast<uint32_t>(ReplyAction::kExecuteLocally), 1u);
   EXPECT_EQ(static_cast<uint32_t>(ReplyAction::kMapFile), 2u);
-  EXPECT_EQ(static_cast<uint32_t>(ReplyAction::kRaise), 3u);
 }
 
 TEST(ChannelTest, TheSegmentIsWholePagesThatHoldTheChannel) {
