@@ -6,10 +6,16 @@
 // once into private memory, then validates and uses that copy.
 //
 // Protocol (synchronous, one outstanding request per replica):
-//   replica:    fill `request`, request_seq.store(s, release), FUTEX_WAKE(request_seq);
-//               wait until reply_seq == s (FUTEX_WAIT), then act on `reply`.
-//   supervisor: futex_waitv over every replica's request_seq; copy the request; vote;
-//               fill `reply`, reply_seq.store(s, release), FUTEX_WAKE(reply_seq).
+//   replica:    fill `request`, request_seq.store(s); FUTEX_WAKE(request_seq) only if
+//               supervisor_sleeping; poll reply_seq for setup.spin_iterations, then
+//               replica_sleeping = 1, re-check, FUTEX_WAIT(reply_seq); act on `reply`.
+//   supervisor: poll (if spinning), then supervisor_sleeping = 1 in every channel, re-check,
+//               futex_waitv over every replica's request_seq; copy the request; vote;
+//               fill `reply`, reply_seq.store(s); FUTEX_WAKE(reply_seq) only if
+//               replica_sleeping.
+// The sleeping flags and the sequence words are seq_cst on both sides (Dekker): a side that
+// is about to sleep either sees the other's new sequence number, or is seen sleeping and
+// woken. A wake is a syscall; skipping it when nobody sleeps is most of the point.
 // Records are stamped with the sequence number. A ring of records (for asynchronous writes)
 // can replace the single slot later without changing the handshake words.
 #pragma once
@@ -23,7 +29,7 @@
 namespace nmr {
 
 inline constexpr uint32_t kChannelMagic = 0x316d6e72;  // "rnm1"
-inline constexpr uint32_t kProtocolVersion = 2;
+inline constexpr uint32_t kProtocolVersion = 3;
 // The fd number at which a replica inherits its channel (a sealed memfd) across execve. The
 // shim maps it and closes it in its constructor, before the program runs.
 inline constexpr int kChannelFd = 100;
@@ -81,6 +87,8 @@ struct ChannelSetup {
   int32_t executor_tid;    // the thread that owns the program's fd table
   uint32_t filter_length;  // instructions in `filter`
   uint32_t fast_path;      // 1: the shim's libc wrappers vote without a signal (--no-fast-path: 0)
+  uint32_t spin_iterations;  // how long a side polls before it sleeps (0: never polls)
+  uint32_t reserved;
   sock_filter filter[kMaxFilterInstructions];  // the shim's own seccomp filter, prebuilt
 };
 
@@ -93,7 +101,9 @@ struct ShimFatal {
 struct alignas(64) Channel {
   ChannelSetup setup;
   alignas(64) std::atomic<uint32_t> request_seq;
+  std::atomic<uint32_t> supervisor_sleeping;
   alignas(64) std::atomic<uint32_t> reply_seq;
+  std::atomic<uint32_t> replica_sleeping;
   alignas(64) Request request;
   Reply reply;
   ShimFatal fatal;
@@ -108,17 +118,22 @@ struct alignas(64) Channel {
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 static_assert(sizeof(sock_filter) == 8);
 static_assert(offsetof(Channel, setup) == 0);
-static_assert(offsetof(ChannelSetup, filter) == 32);
+static_assert(offsetof(ChannelSetup, filter) == 40);
+
 static_assert(offsetof(Channel, request_seq) == 4160);
+static_assert(offsetof(Channel, supervisor_sleeping) == 4164);
 static_assert(offsetof(Channel, reply_seq) == 4224);
+static_assert(offsetof(Channel, replica_sleeping) == 4228);
 static_assert(offsetof(Channel, request) == 4288);
 static_assert(sizeof(Request) == 64);
 static_assert(offsetof(Channel, reply) == 4352);
+
 static_assert(sizeof(Reply) == 32);
 static_assert(offsetof(Channel, fatal) == 4384);
 static_assert(offsetof(Channel, shim_ready) == 4392);
 static_assert(offsetof(Channel, spawn_listener_fd) == 4396);
 static_assert(offsetof(Channel, spawn_go) == 4400);
+
 static_assert(std::atomic<int32_t>::is_always_lock_free);
 
 inline constexpr size_t kChannelSize = (sizeof(Channel) + 4095) & ~size_t{4095};

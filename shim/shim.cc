@@ -77,15 +77,30 @@ const Reply& RoundTrip(long nr, const long* args, unsigned long ip) {
     ch->request.args[i] = static_cast<uint64_t>(args[i]);
   }
   ch->request.ip = ip;
-  ch->request_seq.store(seq, std::memory_order_release);
-  GateSyscall(SYS_futex, reinterpret_cast<long>(&ch->request_seq), FUTEX_WAKE, 1);
+  ch->request_seq.store(seq, std::memory_order_seq_cst);
+  if (ch->supervisor_sleeping.load(std::memory_order_seq_cst) != 0) {
+    GateSyscall(SYS_futex, reinterpret_cast<long>(&ch->request_seq), FUTEX_WAKE, 1);
+  }
+  // Poll a while when there is a core for each side (setup.spin_iterations), then sleep.
+  for (uint32_t i = 0; i < ch->setup.spin_iterations; ++i) {
+    if (ch->reply_seq.load(std::memory_order_acquire) == seq) {
+      break;
+    }
+    __builtin_ia32_pause();
+  }
   for (;;) {
     uint32_t seen = ch->reply_seq.load(std::memory_order_acquire);
     if (seen == seq) {
       break;
     }
+    ch->replica_sleeping.store(1, std::memory_order_seq_cst);
+    if (ch->reply_seq.load(std::memory_order_seq_cst) != seen) {
+      ch->replica_sleeping.store(0, std::memory_order_relaxed);
+      continue;
+    }
     // If the supervisor dies, PDEATHSIG kills us: no timeout needed here.
     GateSyscall(SYS_futex, reinterpret_cast<long>(&ch->reply_seq), FUTEX_WAIT, seen, 0);
+    ch->replica_sleeping.store(0, std::memory_order_relaxed);
   }
   SHIM_CHECK(ch->reply.seq == seq, -EPROTO);
   return ch->reply;

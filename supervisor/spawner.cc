@@ -234,6 +234,7 @@ Result<Channel*> CreateChannel(const SpawnPlan& plan, int replica, int* fd_out) 
   setup.executor_tid = plan.executor_tid;
   setup.filter_length = static_cast<uint32_t>(plan.shim_filter.size());
   setup.fast_path = plan.fast_path ? 1 : 0;
+  setup.spin_iterations = plan.spin_iterations;
   std::memcpy(setup.filter, plan.shim_filter.data(), plan.shim_filter.size() * sizeof(sock_filter));
   channel->spawn_listener_fd.store(-1);
   *fd_out = fd;

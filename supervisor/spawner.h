@@ -42,6 +42,7 @@ struct SpawnPlan {
   pid_t executor_tid = 0;
   BpfProgram shim_filter;
   bool fast_path = true;               // the shim's libc wrappers vote without SIGSYS
+  uint32_t spin_iterations = 0;        // how long the shim polls for a reply before sleeping
   std::array<uint8_t, 16> at_random{};
   sigset_t original_mask{};            // what nmr-run inherited, for the program
   std::vector<std::pair<int, struct sigaction>> original_actions;

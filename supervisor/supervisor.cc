@@ -130,6 +130,7 @@ class Supervisor {
   void AfterPerformed();
   void CheckStragglers();
   void WaitForEvent(uint32_t event_seen);
+  bool AnyEvent(uint32_t event_seen) const;
   void HandleSignals();
   void Reap();
   void PollChannels();
@@ -155,6 +156,8 @@ class Supervisor {
   uint64_t signals_for_program_ = 0;  // bit (sig - 1): sent to nmr-run, not yet delivered
   bool interrupting_ = false;         // the executor's call is being cut short for them
   int64_t signals_since_ms_ = 0;      // when the oldest of them arrived
+  uint32_t spin_iterations_ = 0;      // how long to poll before sleeping (see StartReplicas)
+  bool reap_pending_ = true;          // SIGCHLD came: call wait4
   std::vector<Replica> replicas_;
   std::unique_ptr<NotifyResponder> responder_;
   bool executing_ = false;
@@ -207,6 +210,11 @@ Result<Ok> Supervisor::StartReplicas(const std::string& path, const std::vector<
   plan.executor_tid = program_thread_.tid();
   plan.shim_filter = BuildShimFilter();
   plan.fast_path = config_.fast_path;
+  // Polling pays when every replica and the control loop have a core of their own; with
+  // fewer cores it only steals CPU from the replicas (DESIGN.md: 2-3x slower on 2 cores).
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  spin_iterations_ = policy_.replicas + 1 <= cpus ? 4000 : 0;
+  plan.spin_iterations = spin_iterations_;
   if (getrandom(plan.at_random.data(), plan.at_random.size(), 0) != 16) {
     return MakeError("getrandom: " + std::string(strerror(errno)));
   }
@@ -426,9 +434,33 @@ void Supervisor::Loop() {
   }
 }
 
+bool Supervisor::AnyEvent(uint32_t event_seen) const {
+  if (g_event_word.load(std::memory_order_acquire) != event_seen) {
+    return true;
+  }
+  if (stopping_) {
+    return false;
+  }
+  for (const Replica& r : replicas_) {
+    if (r.running && !r.killed && !r.has_call &&
+        r.process.channel->request_seq.load(std::memory_order_seq_cst) != r.seen_seq) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void Supervisor::WaitForEvent(uint32_t event_seen) {
+  // With a core for every replica and for us, a reply is often only microseconds away:
+  // poll first (no context switch), then sleep.
+  for (uint32_t i = 0; i < spin_iterations_; ++i) {
+    if (AnyEvent(event_seen)) {
+      return;
+    }
+    __builtin_ia32_pause();
+  }
   // futex_waitv over the doorbell and every live replica's request word: returns at once if
-  // any of them already moved past what we saw.
+  // any of them already moved past what we saw. Replicas wake us only when we say we sleep.
   constexpr uint32_t kPrivate = 128;  // FUTEX2_PRIVATE: the doorbell is process-private
   struct futex_waitv waiters[1 + 16] = {};
   int n = 0;
@@ -441,24 +473,32 @@ void Supervisor::WaitForEvent(uint32_t event_seen) {
   add(event_seen, &g_event_word, FUTEX_32 | kPrivate);
   if (!stopping_) {
     for (Replica& r : replicas_) {
-      if (r.running && !r.killed) {
+      if (r.running && !r.killed && !r.has_call) {
+        r.process.channel->supervisor_sleeping.store(1, std::memory_order_seq_cst);
         add(r.seen_seq, &r.process.channel->request_seq, FUTEX_32);  // shared with the replica
       }
     }
   }
-  timespec deadline;
-  timespec* timeout = nullptr;
   std::optional<int64_t> next = engine_.NextDeadline();
   if (interrupting_ && executing_) {
     // The interrupt may have arrived before the call started waiting: send it again soon.
     int64_t retry = NowMs() + 20;
     next = next ? std::min(*next, retry) : retry;
   }
+  timespec deadline;
+  timespec* timeout = nullptr;
   if (next) {
     deadline = {*next / 1000, (*next % 1000) * 1'000'000};
     timeout = &deadline;
   }
-  syscall(SYS_futex_waitv, waiters, n, 0, timeout, CLOCK_MONOTONIC);
+  if (!AnyEvent(event_seen)) {
+    syscall(SYS_futex_waitv, waiters, n, 0, timeout, CLOCK_MONOTONIC);
+  }
+  for (Replica& r : replicas_) {
+    if (r.running) {
+      r.process.channel->supervisor_sleeping.store(0, std::memory_order_relaxed);
+    }
+  }
 }
 
 // Signals sent to nmr-run are the program's: they are delivered to every replica with the
@@ -467,7 +507,10 @@ void Supervisor::WaitForEvent(uint32_t event_seen) {
 // delivered (a second Ctrl-C on a program that never makes a syscall) stops the run.
 void Supervisor::HandleSignals() {
   uint64_t pending = g_pending_signals.exchange(0);
-  pending &= ~(1ULL << SIGCHLD);  // SIGCHLD only rings the doorbell; Reap() does the work
+  if ((pending & (1ULL << SIGCHLD)) != 0) {
+    reap_pending_ = true;  // Reap() does the work
+  }
+  pending &= ~(1ULL << SIGCHLD);
   for (int sig = 1; sig < 64 && pending != 0; ++sig) {
     if ((pending & (1ULL << sig)) == 0) {
       continue;
@@ -506,6 +549,10 @@ void Supervisor::StopAll() {
 }
 
 void Supervisor::Reap() {
+  if (!reap_pending_) {
+    return;
+  }
+  reap_pending_ = false;
   for (;;) {
     int status;
     rusage usage;
@@ -644,8 +691,10 @@ void Supervisor::Reply(int i) {
   ch->reply.signals = outcome.signals;
   ch->reply.flags = outcome.flags;
   r.has_call = false;
-  ch->reply_seq.store(r.seen_seq, std::memory_order_release);
-  syscall(SYS_futex, &ch->reply_seq, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  ch->reply_seq.store(r.seen_seq, std::memory_order_seq_cst);
+  if (ch->replica_sleeping.load(std::memory_order_seq_cst) != 0) {
+    syscall(SYS_futex, &ch->reply_seq, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  }
 }
 
 void Supervisor::Kill(const EngineAction& action) {

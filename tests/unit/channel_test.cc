@@ -25,10 +25,13 @@ TEST(ChannelTest, OffsetsAreAsPinned) {
   EXPECT_EQ(offsetof(ChannelSetup, supervisor_pid), 16u);
   EXPECT_EQ(offsetof(ChannelSetup, executor_tid), 20u);
   EXPECT_EQ(offsetof(ChannelSetup, filter_length), 24u);
-  EXPECT_EQ(offsetof(ChannelSetup, filter), 32u);
-  EXPECT_EQ(sizeof(ChannelSetup), 32u + 8u * kMaxFilterInstructions);
+  EXPECT_EQ(offsetof(ChannelSetup, filter), 40u);
+  EXPECT_EQ(sizeof(ChannelSetup), 40u + 8u * kMaxFilterInstructions);
   EXPECT_EQ(offsetof(Channel, request_seq), 4160u);
   EXPECT_EQ(offsetof(Channel, reply_seq), 4224u);
+  EXPECT_EQ(offsetof(Channel, supervisor_sleeping), 4164u);
+  EXPECT_EQ(offsetof(Channel, replica_sleeping), 4228u);
+  EXPECT_EQ(offsetof(ChannelSetup, spin_iterations), 32u);
   EXPECT_EQ(offsetof(Channel, request), 4288u);
   EXPECT_EQ(offsetof(Channel, reply), 4352u);
   EXPECT_EQ(offsetof(Channel, fatal), 4384u);
