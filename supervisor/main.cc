@@ -64,7 +64,9 @@ void SetUpLogging(const nmr::Policy& policy) {
   }
   auto logger = std::make_shared<spdlog::async_logger>(
       "nmr", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::block);
-  logger->set_pattern("nmr-run: %^%l%$: %v");
+  // Debugging wants timestamps (microseconds); warnings for a person do not.
+  bool verbose = policy.log_level == "debug" || policy.log_level == "trace";
+  logger->set_pattern(verbose ? "%H:%M:%S.%f nmr-run: %l: %v" : "nmr-run: %^%l%$: %v");
   logger->set_level(spdlog::level::from_str(policy.log_level));
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);

@@ -341,7 +341,9 @@ int Supervisor::Run() {
   started_ = std::chrono::steady_clock::now();
   report_.replicas = policy_.replicas;
   report_.program = config_.argv;
+  spdlog::debug("starting {} replica(s) of {}", policy_.replicas, config_.argv[0]);
   Result<Ok> started = Start();
+  spdlog::debug("replicas started");
   if (!started) {
     spdlog::error("{}", started.error().message);
     report_.outcome = "error";
@@ -775,6 +777,7 @@ void Supervisor::ForwardEarlyOutput() {
 }
 
 int Supervisor::Conclude() {
+  spdlog::debug("every replica has ended");
   ForwardEarlyOutput();
   responder_.reset();
   report_.wall_s =
