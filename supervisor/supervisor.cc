@@ -57,20 +57,6 @@ int64_t NowMs() {
   return ts.tv_sec * 1000 + ts.tv_nsec / 1'000'000;
 }
 
-const char* ReasonName(KillReason reason) {
-  switch (reason) {
-    case KillReason::kDiverged:
-      return "diverged";
-    case KillReason::kCrashed:
-      return "crashed";
-    case KillReason::kHung:
-      return "hung";
-    case KillReason::kFinished:
-      return "finished";
-  }
-  return "?";
-}
-
 // A replica's CPU time (the kernel's per-process CPU clock), or 0 once it is gone.
 int64_t CpuNanoseconds(pid_t pid) {
   clockid_t clock = static_cast<clockid_t>((~static_cast<unsigned>(pid) << 3) | 2);
@@ -710,7 +696,7 @@ void Supervisor::Kill(const EngineAction& action) {
     d.seq = action.seq;
     d.view = action.view;
     d.replica = action.replica;
-    d.reason = ReasonName(action.reason);
+    d.reason = KillReasonName(action.reason);
     if (action.reason == KillReason::kCrashed) {
       d.syscall = "death";
       d.detail = DescribeStatus(r.status);

@@ -4,6 +4,20 @@
 
 namespace nmr {
 
+const char* KillReasonName(KillReason reason) {
+  switch (reason) {
+    case KillReason::kDiverged:
+      return "diverged";
+    case KillReason::kCrashed:
+      return "crashed";
+    case KillReason::kHung:
+      return "hung";
+    case KillReason::kFinished:
+      return "finished";
+  }
+  return "?";
+}
+
 VoteEngine::VoteEngine(int replicas, int64_t timeout_ms, uint32_t first_view)
     : replicas_(static_cast<size_t>(replicas)), timeout_ms_(timeout_ms), view_(first_view) {
   NMR_CHECK(replicas >= 1);

@@ -33,6 +33,9 @@ enum class KillReason {
   kFinished,    // the program ended by majority; the remaining replicas are stopped
 };
 
+// "diverged", "crashed", "hung", "finished": the report's and the log's words.
+const char* KillReasonName(KillReason reason);
+
 struct EngineAction {
   enum class Kind {
     kExecute,     // execute the decided request of `replica` (a voter of the majority) once
