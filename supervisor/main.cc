@@ -11,12 +11,14 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/async.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "supervisor/exit_codes.h"
+#include "supervisor/log_sink.h"
 #include "supervisor/program_thread.h"
 #include "supervisor/policy.h"
 #include "supervisor/supervisor.h"
@@ -48,28 +50,24 @@ std::string FindShim() {
   Fail("cannot find libnmr_shim.so next to " + self.string() + " or at " NMR_INSTALL_SHIM);
 }
 
-void SetUpLogging(const nmr::Policy& policy) {
-  // Asynchronous: the control loop logs from the program thread, whose fd 2 is the
-  // program's; the writing happens on spdlog's own thread, which has nmr-run's fds.
-  spdlog::init_thread_pool(8192, 1);
-  spdlog::sink_ptr sink;
+std::shared_ptr<nmr::MainThreadSink> SetUpLogging(const nmr::Policy& policy,
+                                                  nmr::ProgramThread* program_thread) {
+  int fd = 2;
   if (policy.log_file) {
-    try {
-      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(*policy.log_file, true);
-    } catch (const spdlog::spdlog_ex& e) {
-      Fail("log.file: cannot open " + *policy.log_file + ": " + e.what());
+    fd = open(policy.log_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      Fail("log.file: cannot open " + *policy.log_file + ": " + strerror(errno));
     }
-  } else {
-    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   }
-  auto logger = std::make_shared<spdlog::async_logger>(
-      "nmr", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::block);
+  auto sink = std::make_shared<nmr::MainThreadSink>(fd, program_thread);
+  auto logger = std::make_shared<spdlog::logger>("nmr", sink);
   // Debugging wants timestamps (microseconds); warnings for a person do not.
   bool verbose = policy.log_level == "debug" || policy.log_level == "trace";
   logger->set_pattern(verbose ? "%H:%M:%S.%f nmr-run: %l: %v" : "nmr-run: %^%l%$: %v");
   logger->set_level(spdlog::level::from_str(policy.log_level));
-  logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
+  program_thread->SetOnWake([sink] { sink->Drain(); });
+  return sink;
 }
 
 }  // namespace
@@ -180,10 +178,10 @@ int main(int argc, char** argv) {
            std::to_string(policy.replicas) + " replicas (numbered from 0)");
     }
   }
-  SetUpLogging(policy);
+  std::shared_ptr<nmr::MainThreadSink> log_sink = SetUpLogging(policy, program_thread->get());
 
   nmr::RunConfig config{policy, command, FindShim(), !no_fast_path};
   int status = nmr::RunUnderNmr(config, **program_thread);
-  spdlog::shutdown();
+  log_sink->Drain();
   return status;
 }

@@ -66,6 +66,9 @@ int ProgramThread::Run(std::function<int()> body) {
   FutexWake(&body_posted_);
   for (;;) {
     uint32_t seen = main_word_.load(std::memory_order_acquire);
+    if (on_wake_) {
+      on_wake_();
+    }
     if (request_pending_) {
       request_pending_ = false;
       request_();
@@ -75,10 +78,18 @@ int ProgramThread::Run(std::function<int()> body) {
     }
     if (body_done_) {
       thread_.join();
+      if (on_wake_) {
+        on_wake_();  // what it logged last
+      }
       return body_result_;
     }
     FutexWait(&main_word_, seen);
   }
+}
+
+void ProgramThread::Ring() {
+  main_word_.fetch_add(1, std::memory_order_release);
+  FutexWake(&main_word_);
 }
 
 void ProgramThread::RunOnMain(std::function<void()> work) {

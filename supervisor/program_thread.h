@@ -33,7 +33,11 @@ class ProgramThread {
   int Run(std::function<int()> body);
   // On the program thread: runs `work` on the main thread and waits for it.
   void RunOnMain(std::function<void()> work);
+  // From any thread: wakes the main thread, which then calls `on_wake` (set before Run).
+  void Ring();
+  void SetOnWake(std::function<void()> on_wake) { on_wake_ = std::move(on_wake); }
   pid_t tid() const { return tid_; }
+  std::thread::id thread_id() const { return thread_.get_id(); }
 
  private:
   ProgramThread() = default;
@@ -53,6 +57,7 @@ class ProgramThread {
   bool request_pending_ = false;
   bool body_done_ = false;
   std::atomic<uint32_t> request_done_{0};
+  std::function<void()> on_wake_;
 };
 
 }  // namespace nmr

@@ -795,7 +795,7 @@ int Supervisor::Conclude() {
     sigemptyset(&set);
     sigaddset(&set, exit_signal_);
     sigprocmask(SIG_UNBLOCK, &set, nullptr);
-    spdlog::shutdown();  // the asynchronous logger writes everything out first
+
     raise(exit_signal_);
     return 128 + exit_signal_;
   }
