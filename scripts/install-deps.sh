@@ -4,10 +4,10 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
-  libseccomp-dev libboost-dev libspdlog-dev libyaml-cpp-dev
+  libspdlog-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libxxhash-dev nlohmann-json3-dev
   # programs the integration tests and benchmarks run
-  coreutils gzip xz-utils sqlite3 python3 strace hyperfine
+  coreutils gzip xz-utils sqlite3 python3 strace hyperfine bsdutils
 )
 missing=()
 for p in "${packages[@]}"; do
