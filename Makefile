@@ -26,7 +26,7 @@ demo: build
 	@./examples/demo.sh $(BUILD)/bin/nmr-run
 
 bench: build
-	$(BUILD)/bench/nmr_vote_path_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+	$(BUILD)/bin/nmr_vote_path_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	./bench/run.sh $(BUILD)
 
 clean:
