@@ -56,6 +56,7 @@ bool RefineIoctl(uint64_t request, ArgSpec& arg) {
       return true;
     case FIONREAD:
     case TIOCOUTQ:
+    case TIOCGPGRP:  // the terminal's foreground group: a real pgid, as getpgrp() answers
       arg = Struct(ArgKind::kOutBuf, 4);
       return true;
     case FIONBIO:

@@ -13,7 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <set>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -21,14 +21,6 @@
 
 namespace nmr {
 namespace {
-
-// Warns once per syscall about something the program will notice.
-void WarnOnce(long nr, const std::string& what) {
-  static std::set<long> warned;
-  if (warned.insert(nr).second) {
-    spdlog::warn("{}: {}", SyscallName(nr), what);
-  }
-}
 
 bool IsWriteLike(long nr) {
   switch (nr) {
@@ -48,6 +40,20 @@ bool IsWriteLike(long nr) {
 
 }  // namespace
 
+// Records a call nmr refused or could not do as asked, and logs it the first time: at warn
+// when it changes what the program does (threads, child processes), at info when programs
+// commonly probe and cope (an unknown ioctl, a syscall nmr does not know).
+void Performer::Refuse(long nr, const std::string& what, bool probe) {
+  std::string key = std::string(SyscallName(nr)) + ": " + what;
+  if (refused_[key]++ == 0) {
+    if (probe) {
+      spdlog::info("{}", key);
+    } else {
+      spdlog::warn("{}", key);
+    }
+  }
+}
+
 bool Performer::Answer(int64_t value) {
   outcome_.value = value;
   return true;
@@ -62,7 +68,9 @@ bool Performer::Start(const Call& call, pid_t replica_pid) {
     return Answer(-EFAULT);
   }
   if (!call.supported) {
-    WarnOnce(call.nr, "request not supported yet; the program gets an error");
+    Refuse(call.nr, call.nr == SYS_ioctl ? "request not supported yet (ENOTTY)"
+                                         : "command not supported yet (EINVAL)",
+           /*probe=*/true);
     return Answer(call.nr == SYS_ioctl ? -ENOTTY : -EINVAL);
   }
   if (call.nr == SYS_execve) {
@@ -72,10 +80,11 @@ bool Performer::Start(const Call& call, pid_t replica_pid) {
     case SyscallClass::kUnknown:
     case SyscallClass::kLocal:          // never reaches us unless a filter is wrong
     case SyscallClass::kShimEmulated:
-      WarnOnce(call.nr, "not supported by nmr yet; the program gets ENOSYS");
+      Refuse(call.nr, "not supported yet (ENOSYS)", /*probe=*/true);
       return Answer(-ENOSYS);
     case SyscallClass::kDenied:
-      WarnOnce(call.nr, "denied under nmr");
+      Refuse(call.nr, "denied under nmr (" + std::string(strerrorname_np(call.spec.deny_errno)) + ")",
+             /*probe=*/true);
       return Answer(-static_cast<int64_t>(call.spec.deny_errno));
     case SyscallClass::kVoteThenLocal:
       outcome_.action = ReplyAction::kExecuteLocally;
@@ -136,7 +145,7 @@ bool Performer::AnswerSpecial(const Call& call) {
       // Only file mappings get here (the shim's filter passes anonymous ones). A writable
       // shared mapping would write outside any vote.
       if ((a[3] & MAP_SHARED) != 0 && (a[2] & PROT_WRITE) != 0) {
-        WarnOnce(call.nr, "writable shared file mappings are not supported (ENODEV)");
+        Refuse(call.nr, "writable shared file mappings are not supported (ENODEV)", false);
         return Answer(-ENODEV);
       }
       outcome_.action = ReplyAction::kMapFile;
@@ -146,10 +155,10 @@ bool Performer::AnswerSpecial(const Call& call) {
       return false;  // refined by Marshal; executed generically
     case SYS_clone:
       if ((a[0] & CLONE_THREAD) != 0) {
-        WarnOnce(call.nr, "threads are not supported yet (EAGAIN)");
+        Refuse(call.nr, "threads are not supported yet (EAGAIN)", false);
         return Answer(-EAGAIN);
       }
-      WarnOnce(call.nr, "child processes are not supported yet (ENOSYS)");
+      Refuse(call.nr, "child processes are not supported yet (ENOSYS)", false);
       return Answer(-ENOSYS);
     case SYS_clone3:
       return Answer(-ENOSYS);  // glibc falls back to clone
@@ -166,7 +175,7 @@ bool Performer::AnswerSpecial(const Call& call) {
     case SYS_fork:
     case SYS_vfork:
     case SYS_execveat:
-      WarnOnce(call.nr, "not supported yet (ENOSYS)");
+      Refuse(call.nr, "not supported yet (ENOSYS)", false);
       return Answer(-ENOSYS);
     case SYS_kill:
       if (!IsSelf(static_cast<int64_t>(a[0])) && static_cast<int64_t>(a[0]) != -virtual_pid_) {
@@ -189,7 +198,7 @@ bool Performer::AnswerSpecial(const Call& call) {
     case kPseudoSyscallMapDone:
       return Answer(0);
     default:
-      WarnOnce(call.nr, "not supported yet (ENOSYS)");
+      Refuse(call.nr, "not supported yet (ENOSYS)", false);
       return Answer(-ENOSYS);
   }
   // A signal to itself: voted, then each replica queues it on itself.

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include <array>
+#include <map>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -38,12 +39,15 @@ class Performer {
   bool Start(const Call& call, pid_t replica_pid);
   void Complete();
   const Outcome& outcome() const { return outcome_; }
+  // "syscall: what" -> how many times nmr refused it or could not do it as asked.
+  const std::map<std::string, uint64_t>& refused() const { return refused_; }
   // A signal sent to nmr-run, delivered with this step's result. `interrupted`: the
   // executor's call was cut short by it (then the result is -EINTR and may be restarted).
   void DeliverSignals(uint64_t signals, bool interrupted);
 
  private:
   bool Answer(int64_t value);
+  void Refuse(long nr, const std::string& what, bool probe);
   bool AnswerVirtual(const Call& call);
   bool AnswerSpecial(const Call& call);
   bool IsSelf(int64_t pid) const;
@@ -54,6 +58,7 @@ class Performer {
   Executor& executor_;
   pid_t virtual_pid_;
   Outcome outcome_;
+  std::map<std::string, uint64_t> refused_;
   const Call* call_ = nullptr;
   // Buffers the executed call points into.
   std::array<std::string, 6> paths_;

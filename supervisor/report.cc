@@ -31,6 +31,7 @@ nlohmann::json ToJson(const Report& report) {
   j["restarts"] = report.restarts;
   j["execs"] = report.execs;
   j["injected"] = report.injected;
+  j["refused"] = report.refused;
   j["wall_s"] = report.wall_s;
   j["cpu_s"] = report.cpu_s;
   return j;

@@ -41,6 +41,7 @@ struct Report {
   int restarts = 0;
   int execs = 0;  // execve calls that replaced the program
   std::vector<std::string> injected;
+  std::map<std::string, uint64_t> refused;  // "syscall: what" -> count (ENOSYS, ENOTTY, ...)
   double wall_s = 0;
   std::vector<double> cpu_s;  // per replica, user + system
 };

@@ -766,6 +766,9 @@ int Supervisor::Conclude() {
   spdlog::debug("every replica has ended");
   ForwardEarlyOutput();
   responder_.reset();
+  if (performer_) {
+    report_.refused = performer_->refused();
+  }
   report_.wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   for (const Replica& r : replicas_) {
