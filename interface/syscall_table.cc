@@ -174,7 +174,9 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[32] = Once("dup", {Fd()});
   t[33] = Once("dup2", {Fd(), Fd()});
   t[34] = Local("pause", {}, kNever);
-  t[35] = Local("nanosleep", {In(kTimespec), Opt(Out(kTimespec))}, kNanosleepLike);
+  // Sleeps are voted and run on the executor, where a signal sent to nmr-run can cut them
+  // short (a local sleep would never see it: signals arrive with a vote's result).
+  t[35] = Once("nanosleep", {In(kTimespec), Opt(Out(kTimespec))}, kNanosleepLike);
   t[36] = Local("getitimer", {Scalar(), Out(kItimerval)});
   t[37] = Local("alarm", {Scalar()});
   t[38] = Local("setitimer", {Scalar(), In(kItimerval), Opt(Out(kItimerval))});
@@ -378,8 +380,8 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[227] = Unknown("clock_settime");
   t[228] = Virtual("clock_gettime", {Scalar(), Out(kTimespec)});
   t[229] = Virtual("clock_getres", {Scalar(), Opt(Out(kTimespec))});
-  t[230] = Local("clock_nanosleep", {Scalar(), Scalar(), In(kTimespec), Opt(Out(kTimespec))},
-                 kNanosleepLike);
+  t[230] = Once("clock_nanosleep", {Scalar(), Scalar(), In(kTimespec), Opt(Out(kTimespec))},
+                kNanosleepLike);
   t[231] = VoteThenLocal("exit_group", {Scalar()});
   // The valid events are the return value's count.
   t[232] = Once("epoll_wait", {Fd(), OutRet(2, kEpollEvent), Scalar(), Scalar()}, kNever);

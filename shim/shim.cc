@@ -123,11 +123,15 @@ long MapFile(const long* args) {
   p = AppendString(p, "/fd/");
   AppendDecimal(p, static_cast<int>(args[4]));
   long fd = GateSyscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path), O_RDONLY | O_CLOEXEC);
+  long addr;
   if (fd < 0) {
-    return fd == -ENOENT ? -EBADF : fd;
+    addr = fd == -ENOENT ? -EBADF : fd;
+  } else {
+    addr = GateSyscall(SYS_mmap, args[0], args[1], args[2], args[3], fd, args[5]);
+    GateSyscall(SYS_close, fd);
   }
-  long addr = GateSyscall(SYS_mmap, args[0], args[1], args[2], args[3], fd, args[5]);
-  GateSyscall(SYS_close, fd);
+  // Voted even when it failed: every replica must report the same outcome (and the next
+  // step waits for the slowest replica's vote, so the fd stays open until all have mapped).
   long done[6] = {addr, 0, 0, 0, 0, 0};
   RoundTrip(kPseudoSyscallMapDone, done, 0);
   return addr;
@@ -136,7 +140,10 @@ long MapFile(const long* args) {
 // Whether a call that `sig` interrupted restarts, as the kernel decides it: an ignored
 // signal (explicitly, or by default) never interrupts; a handler with SA_RESTART restarts a
 // restartable call; anything else returns -EINTR (or the signal kills the replica).
-bool ShouldRestart(int sig, uint32_t flags) {
+bool ShouldRestart(int sig, uint32_t flags, unsigned long program_mask) {
+  if ((program_mask & (1UL << (sig - 1))) != 0) {
+    return true;  // blocked: it stays pending and interrupts nothing
+  }
   KernelSigaction action = {};
   if (GateSyscall(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&action), 8) != 0) {
     return false;
@@ -164,7 +171,7 @@ bool ShouldRestart(int sig, uint32_t flags) {
 
 }  // namespace
 
-long Vote(long nr, const long* args, unsigned long ip) {
+long Vote(long nr, const long* args, unsigned long ip, unsigned long program_mask) {
   const Reply& reply = RoundTrip(nr, args, ip);
   // Queued now, delivered when the program's mask is back (at sigreturn, or when a wrapper
   // unblocks): after the call, as the kernel delivers a signal at a syscall's return.
@@ -176,7 +183,7 @@ long Vote(long nr, const long* args, unsigned long ip) {
     }
   }
   if ((reply.flags & kReplyInterrupted) != 0 && first_signal != 0 &&
-      ShouldRestart(first_signal, reply.flags)) {
+      ShouldRestart(first_signal, reply.flags, program_mask)) {
     return kRestartCall;
   }
   switch (reply.action) {
@@ -220,12 +227,35 @@ long EmulateSigaction(const long* args) {
   return GateSyscall(SYS_rt_sigaction, sig, reinterpret_cast<long>(&copy), args[2], args[3]);
 }
 
-long EmulateSigprocmask(const long* args) {
-  if (args[1] == 0) {
-    return GateSyscall(SYS_rt_sigprocmask, args[0], 0, args[2], args[3]);
+// The program's mask is the one saved in the SIGSYS frame (the live one is the handler's,
+// everything blocked): read it there, and change it there, so that rt_sigreturn installs it.
+long EmulateSigprocmask(const long* args, unsigned long* program_mask) {
+  if (args[3] != 8) {
+    return -EINVAL;
   }
-  unsigned long set = *reinterpret_cast<const unsigned long*>(args[1]) & ~kSigsysBit;
-  return GateSyscall(SYS_rt_sigprocmask, args[0], reinterpret_cast<long>(&set), args[2], args[3]);
+  unsigned long old = *program_mask;
+  if (args[1] != 0) {
+    unsigned long set = *reinterpret_cast<const unsigned long*>(args[1]);
+    unsigned long mask;
+    switch (args[0]) {
+      case SIG_BLOCK:
+        mask = old | set;
+        break;
+      case SIG_UNBLOCK:
+        mask = old & ~set;
+        break;
+      case SIG_SETMASK:
+        mask = set;
+        break;
+      default:
+        return -EINVAL;
+    }
+    *program_mask = mask & ~kSigsysBit & ~(1UL << (SIGKILL - 1)) & ~(1UL << (SIGSTOP - 1));
+  }
+  if (args[2] != 0) {
+    *reinterpret_cast<unsigned long*>(args[2]) = old;
+  }
+  return 0;
 }
 
 long EmulateSigsuspend(const long* args) {
@@ -248,18 +278,18 @@ long EmulatePrctl(const long* args) {
   }
 }
 
-long Dispatch(long nr, const long* args, unsigned long ip) {
+long Dispatch(long nr, const long* args, unsigned long ip, unsigned long* program_mask) {
   switch (nr) {
     case SYS_rt_sigaction:
       return EmulateSigaction(args);
     case SYS_rt_sigprocmask:
-      return EmulateSigprocmask(args);
+      return EmulateSigprocmask(args, program_mask);
     case SYS_rt_sigsuspend:
       return EmulateSigsuspend(args);
     case SYS_prctl:
       return EmulatePrctl(args);
     default:
-      return Vote(nr, args, ip);
+      return Vote(nr, args, ip, *program_mask);
   }
 }
 
@@ -267,11 +297,15 @@ void HandleSigsys(int, siginfo_t* info, void* context) {
   if (info->si_code != 1 /* SYS_SECCOMP */) {
     return;  // a SIGSYS someone sent: the program's view says what to do; ignored for now
   }
-  greg_t* regs = static_cast<ucontext_t*>(context)->uc_mcontext.gregs;
+  auto* uc = static_cast<ucontext_t*>(context);
+  greg_t* regs = uc->uc_mcontext.gregs;
   long args[6] = {regs[REG_RDI], regs[REG_RSI], regs[REG_RDX],
                   regs[REG_R10], regs[REG_R8],  regs[REG_R9]};
   long nr = info->si_syscall;
-  long result = Dispatch(nr, args, reinterpret_cast<unsigned long>(info->si_call_addr));
+  // The kernel's signal frame holds the 64-bit mask in the first word of uc_sigmask.
+  auto* program_mask = reinterpret_cast<unsigned long*>(&uc->uc_sigmask);
+  long result =
+      Dispatch(nr, args, reinterpret_cast<unsigned long>(info->si_call_addr), program_mask);
   if (result == kRestartCall) {
     // Back to the `syscall` instruction: the program's handler runs at sigreturn, then the
     // call is made again (and voted again), as the kernel restarts it.

@@ -48,7 +48,8 @@ long Call(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 =
     unsigned long old = 0;
     GateSyscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&all),
                 reinterpret_cast<long>(&old), 8);
-    long result = Vote(nr, args, reinterpret_cast<unsigned long>(__builtin_return_address(0)));
+    long result =
+        Vote(nr, args, reinterpret_cast<unsigned long>(__builtin_return_address(0)), old);
     // Signals the reply queued are delivered here, to the program's handlers.
     GateSyscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, 8);
     if (result != kRestartCall) {

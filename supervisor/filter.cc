@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <set>
 
 #include "interface/channel.h"
 #include "interface/syscall_table.h"
@@ -83,6 +84,10 @@ class FilterBuilder {
 
  private:
   void Block(long nr, std::initializer_list<sock_filter> body) {
+    // One rule per syscall: the first one added is the one that applies.
+    if (!ruled_.insert(nr).second) {
+      return;
+    }
     // The accumulator holds nr at the start of every block: bodies that load an argument end
     // in returns, so the next block is only reached by the skip.
     NMR_CHECK(body.size() < 256);
@@ -95,6 +100,7 @@ class FilterBuilder {
 
   uint32_t default_;
   BpfProgram program_;
+  std::set<long> ruled_;
 };
 
 // openat/open flags that write, create or truncate: the loader never uses them.
@@ -111,6 +117,13 @@ BpfProgram BuildBaseFilter(uint64_t execve_filename) {
                   SYS_set_tid_address, SYS_set_robust_list,
                   SYS_futex /* the spawner's hand-over before execve */}) {
     b.Allow(nr);
+  }
+  // Replica-local calls have no outside effect: once the shim is in they pass its filter,
+  // and they must pass this one too, or each would cost a round trip to the listener.
+  for (long nr = 0; nr < kMaxSyscall; ++nr) {
+    if (SyscallInfo(nr).cls == SyscallClass::kLocal) {
+      b.Allow(nr);  // those allowed above already keep their rule
+    }
   }
   b.AllowIfBitsClear(SYS_openat, 2, kWritingOpenFlags);
   b.AllowIfBitsClear(SYS_open, 1, kWritingOpenFlags);

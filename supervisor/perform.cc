@@ -373,6 +373,18 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
           args[i] = reinterpret_cast<uint64_t>(out_[i].data());
         }
         break;
+      default:
+        break;
+    }
+    // Marshal cut a buffer to kMaxTransfer: the count the kernel sees must say so too (a
+    // short read or write), or it would run past the end of our copy.
+    bool counted_buffer = spec.kind == ArgKind::kInBuf || spec.kind == ArgKind::kOutBuf ||
+                          spec.kind == ArgKind::kInOutBuf;
+    if (counted_buffer && !null && spec.len_arg >= 0) {
+      uint64_t fits = call.capacity[i] / std::max<uint16_t>(spec.size, 1);
+      args[spec.len_arg] = std::min(args[spec.len_arg], fits);
+    }
+    switch (spec.kind) {
       case ArgKind::kIovecIn: {
         // One buffer with everything: the same bytes, written in one call, as writev would.
         size_t header = call.iov.size() * sizeof(iovec);
@@ -425,7 +437,10 @@ void Performer::Finish(int64_t result) {
   if (result == -EPIPE && IsWriteLike(call.nr)) {
     outcome_.signals |= 1ULL << (SIGPIPE - 1);  // the kernel would have sent it to the writer
   }
-  if (result < 0) {
+  // An interrupted sleep reports the time left (programs sleep again for just that long).
+  bool sleep_interrupted =
+      result == -EINTR && (call.nr == SYS_nanosleep || call.nr == SYS_clock_nanosleep);
+  if (result < 0 && !sleep_interrupted) {
     return;
   }
   for (int i = 0; i < 6; ++i) {

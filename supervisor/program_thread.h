@@ -54,8 +54,8 @@ class ProgramThread {
   // Program thread -> main: requests and completion, one word the main thread waits on.
   std::atomic<uint32_t> main_word_{0};
   std::function<void()> request_;
-  bool request_pending_ = false;
-  bool body_done_ = false;
+  std::atomic<bool> request_pending_{false};
+  std::atomic<bool> body_done_{false};
   std::atomic<uint32_t> request_done_{0};
   std::function<void()> on_wake_;
 };

@@ -256,7 +256,10 @@ void Supervisor::ReplaceProgram(const Call& call) {
   if (!path.empty() && path[0] != '/') {
     path = "/proc/self/task/" + std::to_string(program_thread_.tid()) + "/cwd/" + path;
   }
-  if (std::optional<ResolveError> problem = CheckExecutable(path)) {
+  std::optional<ResolveError> problem;
+  // Reading the file opens an fd: on the main thread, never in the program's table.
+  program_thread_.RunOnMain([&] { problem = CheckExecutable(path); });
+  if (problem) {
     // The kernel would have let it run (a static program): nmr cannot follow it there.
     spdlog::error("execve {}: {}", shown, problem->message);
     report_.outcome = "error";
@@ -339,6 +342,12 @@ int Supervisor::Run() {
     executor_ = Executor::Start(&g_event_word);
     performer_ = std::make_unique<Performer>(*executor_, getpid());
     Loop();
+    if (executing_) {
+      // The executor may still be blocked in a call (every replica died meanwhile) that
+      // would write into these buffers: they live until the process ends.
+      (void)performer_.release();
+      (void)executor_.release();
+    }
     return 0;
   });
   return Conclude();
@@ -379,7 +388,8 @@ void Supervisor::AfterPerformed() {
   // is about to wait (for input, say) then sees it *while* waiting, as it would natively,
   // where waiting is what a program mostly does when a person presses Ctrl-C.
   constexpr int64_t kSignalGraceMs = 50;
-  if (signals_for_program_ != 0 &&
+  // Never with the shim's own pseudo-votes: only a real syscall's reply queues signals.
+  if (signals_for_program_ != 0 && executing_call_.nr < kPseudoSyscallMapDone &&
       (interrupting_ || NowMs() - signals_since_ms_ >= kSignalGraceMs)) {
     performer_->DeliverSignals(signals_for_program_, interrupting_);
     spdlog::debug("[v{} s{}] delivering signals {:#x} to the program", engine_.view(),
@@ -505,7 +515,10 @@ void Supervisor::HandleSignals() {
     }
     pending &= ~(1ULL << sig);
     uint64_t bit = 1ULL << (sig - 1);
-    if ((signals_for_program_ & bit) != 0 || stopping_) {
+    // Like the kernel, a standard signal already pending merges with the new one; only the
+    // ones a person sends to end a program escalate to stopping the run.
+    bool ends_a_run = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
+    if (((signals_for_program_ & bit) != 0 && ends_a_run) || stopping_) {
       spdlog::warn("received SIG{} again before the program took the first: stopping the "
                    "replicas",
                    sigabbrev_np(sig));

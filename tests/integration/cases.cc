@@ -107,6 +107,7 @@ std::vector<Case> MakeCases() {
       {.name = "python_modules", .argv = {kPython, "modules.py"}, .files = {{"modules.py", Script("modules.py")}}},
       {.name = "python_traceback", .argv = {kPython, "fail.py"}, .files = {{"fail.py", Script("fail.py")}}},
       {.name = "python_exit3", .argv = {kPython, "exit3.py"}, .files = {{"exit3.py", Script("exit3.py")}}},
+      {.name = "python_big_io", .argv = {kPython, "big_io.py"}, .files = {{"big_io.py", Script("big_io.py")}}},
       {.name = "python_stdin_pipe", .argv = {kPython, "stdin_sort.py"},
        .files = {{"stdin_sort.py", Script("stdin_sort.py")}}, .stdin_pipe = big},
       {.name = "python_environ", .argv = {kPython, "-c", "import os, sys; print(sorted(os.environ.items()), sys.argv, os.getcwd())"}},
@@ -132,6 +133,7 @@ std::vector<Case> MakeCases() {
     std::replace(name.begin(), name.end(), '-', '_');
     cases.push_back({.name = name, .argv = {Prog("die_by_signal"), how}});
   }
+  cases.push_back({.name = "signal_mask_block_pending_unblock", .argv = {Prog("signal_mask")}});
   return cases;
 }
 

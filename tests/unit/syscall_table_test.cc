@@ -542,7 +542,7 @@ TEST(SyscallTableTest, LocalAndShimListsAreExact) {
       "pkey_free", "mlock", "mlock2", "munlock", "mlockall", "munlockall", "membarrier",
       // Threads, sleeps and the replica's own signal return.
       "futex", "futex_waitv", "sched_yield", "set_robust_list", "get_robust_list",
-      "set_tid_address", "nanosleep", "clock_nanosleep", "rt_sigreturn", "restart_syscall",
+      "set_tid_address", "rt_sigreturn", "restart_syscall",
       "arch_prctl", "pause", "sigaltstack", "rt_sigpending", "rt_sigtimedwait",
       // Timers and scheduling queries.
       "getitimer", "setitimer", "alarm", "sched_getparam", "sched_getscheduler",
