@@ -51,9 +51,9 @@ inline constexpr long kRestartCall = -512;
 
 // What the shim does with a reply.
 enum class ReplyAction : uint32_t {
-  kReturn = 0,         // put `value` in rax and return to the program
-  kExecuteLocally = 1, // run the original syscall itself, through the gate (exit_group)
-  kMapFile = 2,        // open /proc/<supervisor>/task/<executor>/fd/<fd> read-only, mmap it
+  kReturn = 0,          // put `value` in rax and return to the program
+  kExecuteLocally = 1,  // run the original syscall itself, through the gate (exit_group)
+  kMapFile = 2,         // open /proc/<supervisor>/task/<executor>/fd/<fd> read-only, mmap it
 };
 
 // Reply::flags.
@@ -70,10 +70,10 @@ struct Request {
 struct Reply {
   uint32_t seq;
   ReplyAction action;
-  int64_t value;       // result for kReturn: >= 0, or -errno
-  uint64_t signals;    // bit (sig - 1): queue sig on itself before returning (a signal the
-                       // program sent itself, SIGPIPE after EPIPE, a signal sent to nmr-run)
-  uint32_t flags;      // kReplyInterrupted | kReplyRestartable
+  int64_t value;     // result for kReturn: >= 0, or -errno
+  uint64_t signals;  // bit (sig - 1): queue sig on itself before returning (a signal the
+                     // program sent itself, SIGPIPE after EPIPE, a signal sent to nmr-run)
+  uint32_t flags;    // kReplyInterrupted | kReplyRestartable
   uint32_t reserved;
 };
 
@@ -94,8 +94,8 @@ struct ChannelSetup {
 
 // The replica's report of an impossible state, written before it dies.
 struct ShimFatal {
-  int32_t line;   // source line in shim/, 0 if none
-  int32_t code;   // -errno or a ShimFatalCode
+  int32_t line;  // source line in shim/, 0 if none
+  int32_t code;  // -errno or a ShimFatalCode
 };
 
 struct alignas(64) Channel {

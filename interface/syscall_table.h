@@ -52,9 +52,9 @@ enum class OutLen : uint8_t {
 
 struct ArgSpec {
   ArgKind kind = ArgKind::kNone;
-  int8_t len_arg = -1;      // index of the argument that holds the length or count, or -1
-  uint16_t size = 0;        // fixed size in bytes, or element size when len_arg >= 0
-  bool nullable = false;    // a null pointer is allowed and passed as null
+  int8_t len_arg = -1;    // index of the argument that holds the length or count, or -1
+  uint16_t size = 0;      // fixed size in bytes, or element size when len_arg >= 0
+  bool nullable = false;  // a null pointer is allowed and passed as null
   OutLen out_len = OutLen::kCapacity;
 };
 
@@ -63,7 +63,7 @@ struct SyscallSpec {
   SyscallClass cls = SyscallClass::kUnknown;
   RestartClass restart = RestartClass::kRestartable;
   uint8_t arg_count = 0;
-  uint8_t deny_errno = 0;      // for kDenied (and for kUnknown: ENOSYS)
+  uint8_t deny_errno = 0;  // for kDenied (and for kUnknown: ENOSYS)
   std::array<ArgSpec, 6> args{};
 };
 

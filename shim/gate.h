@@ -21,14 +21,14 @@ inline long GateSyscall(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 
   long ret;
   __asm__ volatile("call *%[gate]"
                    : "=a"(ret)
-                   : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9),
-                     [gate] "r"(kGateAddress)
+                   : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8),
+                     "r"(r9), [gate] "r"(kGateAddress)
                    : "rcx", "r11", "memory", "cc");
   return ret;
 }
 
-inline long DirectSyscall(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0,
-                          long a4 = 0, long a5 = 0) {
+inline long DirectSyscall(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
+                          long a5 = 0) {
   register long r10 __asm__("r10") = a3;
   register long r8 __asm__("r8") = a4;
   register long r9 __asm__("r9") = a5;

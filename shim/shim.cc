@@ -6,9 +6,9 @@
 // Rules (DESIGN.md "The shim is a different world"): runs inside someone else's program, often
 // in a signal handler, on the program's stack. No libc, no allocation, no locks, no
 // exceptions; raw syscalls through the gate only; errors are -errno integers.
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <elf.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -197,7 +197,9 @@ long Vote(long nr, const long* args, unsigned long ip, unsigned long program_mas
   Die(__LINE__, -EPROTO);
 }
 
-bool Intercepting() { return g_channel != nullptr && g_channel->shim_ready.load(std::memory_order_relaxed) != 0; }
+bool Intercepting() {
+  return g_channel != nullptr && g_channel->shim_ready.load(std::memory_order_relaxed) != 0;
+}
 bool FastPathEnabled() { return Intercepting() && g_channel->setup.fast_path != 0; }
 
 namespace {
@@ -271,7 +273,7 @@ long EmulatePrctl(const long* args) {
     case PR_SET_NO_NEW_PRIVS:  // already set
     case PR_SET_PDEATHSIG:     // ours: the replica dies with the supervisor
     case PR_SET_TSC:
-    case PR_SET_DUMPABLE:      // the supervisor reads replicas' memory
+    case PR_SET_DUMPABLE:  // the supervisor reads replicas' memory
       return 0;
     default:
       return GateSyscall(SYS_prctl, args[0], args[1], args[2], args[3], args[4]);
@@ -319,8 +321,7 @@ void HandleSigsys(int, siginfo_t* info, void* context) {
 // ---- start-up ---------------------------------------------------------------------------
 
 void MapGate() {
-  long page = DirectSyscall(SYS_mmap, static_cast<long>(kGateAddress), 4096,
-                            PROT_READ | PROT_WRITE,
+  long page = DirectSyscall(SYS_mmap, static_cast<long>(kGateAddress), 4096, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   SHIM_CHECK(page == static_cast<long>(kGateAddress), page);
   auto* code = reinterpret_cast<unsigned char*>(page);

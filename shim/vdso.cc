@@ -18,12 +18,18 @@ struct VdsoEntry {
 
 // Both the __vdso_ names and the plain aliases the kernel exports; aliases share addresses.
 constexpr VdsoEntry kEntries[] = {
-    {"__vdso_clock_gettime", SYS_clock_gettime}, {"clock_gettime", SYS_clock_gettime},
-    {"__vdso_gettimeofday", SYS_gettimeofday},   {"gettimeofday", SYS_gettimeofday},
-    {"__vdso_time", SYS_time},                   {"time", SYS_time},
-    {"__vdso_clock_getres", SYS_clock_getres},   {"clock_getres", SYS_clock_getres},
-    {"__vdso_getcpu", SYS_getcpu},               {"getcpu", SYS_getcpu},
-    {"__vdso_getrandom", SYS_getrandom},         {"getrandom", SYS_getrandom},
+    {"__vdso_clock_gettime", SYS_clock_gettime},
+    {"clock_gettime", SYS_clock_gettime},
+    {"__vdso_gettimeofday", SYS_gettimeofday},
+    {"gettimeofday", SYS_gettimeofday},
+    {"__vdso_time", SYS_time},
+    {"time", SYS_time},
+    {"__vdso_clock_getres", SYS_clock_getres},
+    {"clock_getres", SYS_clock_getres},
+    {"__vdso_getcpu", SYS_getcpu},
+    {"getcpu", SYS_getcpu},
+    {"__vdso_getrandom", SYS_getrandom},
+    {"getrandom", SYS_getrandom},
 };
 
 long SyscallFor(const char* name) {
@@ -75,8 +81,14 @@ long PatchVdso(unsigned long vdso_base) {
     }
     // mov eax, nr ; syscall ; ret  -- the arguments are already where the syscall wants
     // them (at most three, in rdi, rsi, rdx).
-    unsigned char stub[8] = {0xb8, static_cast<unsigned char>(nr & 0xff),
-                             static_cast<unsigned char>(nr >> 8), 0, 0, 0x0f, 0x05, 0xc3};
+    unsigned char stub[8] = {0xb8,
+                             static_cast<unsigned char>(nr & 0xff),
+                             static_cast<unsigned char>(nr >> 8),
+                             0,
+                             0,
+                             0x0f,
+                             0x05,
+                             0xc3};
     if (sym.st_size != 0 && sym.st_size < sizeof(stub)) {
       GateSyscall(SYS_close, mem);
       return -ENOSPC;

@@ -34,8 +34,7 @@ long ReturnToLibc(long result) {
   return result;
 }
 
-long Call(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
-          long a5 = 0) {
+long Call(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0) {
   if (!FastPathEnabled()) {
     // Not under nmr-run, or the fast path is off: the ordinary syscall (which traps).
     return ReturnToLibc(DirectSyscall(nr, a0, a1, a2, a3, a4, a5));
@@ -48,8 +47,7 @@ long Call(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 =
     unsigned long old = 0;
     GateSyscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&all),
                 reinterpret_cast<long>(&old), 8);
-    long result =
-        Vote(nr, args, reinterpret_cast<unsigned long>(__builtin_return_address(0)), old);
+    long result = Vote(nr, args, reinterpret_cast<unsigned long>(__builtin_return_address(0)), old);
     // Signals the reply queued are delivered here, to the program's handlers.
     GateSyscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, 8);
     if (result != kRestartCall) {
@@ -99,13 +97,13 @@ NMR_EXPORT off_t lseek64(int fd, off_t offset, int whence) {
 NMR_EXPORT int close(int fd) { return static_cast<int>(Call(SYS_close, fd)); }
 
 // open and openat take a mode only with O_CREAT or O_TMPFILE; glibc's own open is openat.
-#define NMR_MODE_ARG(flags, last)                         \
-  mode_t mode = 0;                                        \
-  if (((flags) & (O_CREAT | __O_TMPFILE)) != 0) {         \
-    va_list ap;                                           \
-    va_start(ap, last);                                   \
-    mode = va_arg(ap, mode_t);                            \
-    va_end(ap);                                           \
+#define NMR_MODE_ARG(flags, last)                 \
+  mode_t mode = 0;                                \
+  if (((flags) & (O_CREAT | __O_TMPFILE)) != 0) { \
+    va_list ap;                                   \
+    va_start(ap, last);                           \
+    mode = va_arg(ap, mode_t);                    \
+    va_end(ap);                                   \
   }
 
 NMR_EXPORT int open(const char* path, int flags, ...) {

@@ -4,9 +4,9 @@
 
 namespace nmr {
 
-inline constexpr int kExitNoMajority = 122;   // the replicas disagreed and no majority is left
-inline constexpr int kExitOwnError = 125;     // nmr-run's own error: bad flag, bad policy, OS failure
+inline constexpr int kExitNoMajority = 122;  // the replicas disagreed and no majority is left
+inline constexpr int kExitOwnError = 125;  // nmr-run's own error: bad flag, bad policy, OS failure
 inline constexpr int kExitCannotExecute = 126;  // program found but not executable (or static)
-inline constexpr int kExitNotFound = 127;     // program not found
+inline constexpr int kExitNotFound = 127;       // program not found
 
 }  // namespace nmr

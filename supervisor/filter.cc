@@ -113,9 +113,8 @@ BpfProgram BuildBaseFilter(uint64_t execve_filename) {
   b.Allow(SYS_rt_sigreturn);
   b.AllowIfArgEquals(SYS_execve, 0, execve_filename);
   for (long nr : {SYS_read, SYS_pread64, SYS_newfstatat, SYS_fstat, SYS_mmap, SYS_mprotect,
-                  SYS_munmap, SYS_close, SYS_brk, SYS_access, SYS_arch_prctl,
-                  SYS_set_tid_address, SYS_set_robust_list,
-                  SYS_futex /* the spawner's hand-over before execve */}) {
+                  SYS_munmap, SYS_close, SYS_brk, SYS_access, SYS_arch_prctl, SYS_set_tid_address,
+                  SYS_set_robust_list, SYS_futex /* the spawner's hand-over before execve */}) {
     b.Allow(nr);
   }
   // Replica-local calls have no outside effect: once the shim is in they pass its filter,
@@ -128,7 +127,7 @@ BpfProgram BuildBaseFilter(uint64_t execve_filename) {
   b.AllowIfBitsClear(SYS_openat, 2, kWritingOpenFlags);
   b.AllowIfBitsClear(SYS_open, 1, kWritingOpenFlags);
   b.AllowIfArgEquals(SYS_prlimit64, 2, 0);  // reading a limit, not setting one
-  b.Errno(SYS_rseq, ENOSYS);  // the kernel would keep writing the current CPU into it
+  b.Errno(SYS_rseq, ENOSYS);                // the kernel would keep writing the current CPU into it
   return b.Finish();
 }
 

@@ -19,7 +19,8 @@ class ProgramThread;
 class MainThreadSink : public spdlog::sinks::base_sink<std::mutex> {
  public:
   // `fd` is in nmr-run's own table (2, or the log file); owned by the caller.
-  MainThreadSink(int fd, ProgramThread* program_thread) : fd_(fd), program_thread_(program_thread) {}
+  MainThreadSink(int fd, ProgramThread* program_thread)
+      : fd_(fd), program_thread_(program_thread) {}
   // Writes what the program thread queued. Main thread only.
   void Drain();
 

@@ -3,24 +3,22 @@
 //           [--] PROGRAM [ARGS...]
 // Exit status: the program's own; 125 nmr-run's error, 126 cannot execute, 127 not found,
 // 122 no majority left (see README).
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
-#include <fcntl.h>
-#include <spdlog/spdlog.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "supervisor/exit_codes.h"
 #include "supervisor/log_sink.h"
-#include "supervisor/program_thread.h"
 #include "supervisor/policy.h"
+#include "supervisor/program_thread.h"
 #include "supervisor/supervisor.h"
 
 namespace {
@@ -39,7 +37,8 @@ std::string FindShim() {
     if (std::filesystem::exists(beside)) {
       return beside.string();
     }
-    std::filesystem::path in_lib = self.parent_path().parent_path() / "lib" / "nmr" / "libnmr_shim.so";
+    std::filesystem::path in_lib =
+        self.parent_path().parent_path() / "lib" / "nmr" / "libnmr_shim.so";
     if (std::filesystem::exists(in_lib)) {
       return in_lib.string();
     }
@@ -81,9 +80,10 @@ int main(int argc, char** argv) {
   }
   nmr::InstallSupervisorSignals();
 
-  CLI::App app{"nmr-run: run N replicas of a program and vote on every syscall with an "
-               "external effect",
-               "nmr-run"};
+  CLI::App app{
+      "nmr-run: run N replicas of a program and vote on every syscall with an "
+      "external effect",
+      "nmr-run"};
   app.set_version_flag("--version", "nmr-run 0.1");
   std::optional<int> replicas;
   std::string policy_path;

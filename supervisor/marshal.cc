@@ -1,10 +1,10 @@
 #include "supervisor/marshal.h"
 
 #include <fcntl.h>
-#include <sys/uio.h>
-#include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -137,7 +137,8 @@ bool ReadString(ReplicaMemory& memory, uint64_t address, std::vector<uint8_t>& o
   return false;  // longer than PATH_MAX: the kernel would say ENAMETOOLONG; we say EFAULT
 }
 
-bool ReadBytes(ReplicaMemory& memory, uint64_t address, uint64_t length, std::vector<uint8_t>& out) {
+bool ReadBytes(ReplicaMemory& memory, uint64_t address, uint64_t length,
+               std::vector<uint8_t>& out) {
   out.resize(length);
   if (length == 0) {
     return true;
@@ -273,7 +274,8 @@ void Redigest(Call& call) {
   XXH3_128bits_reset(&state);
   XXH3_128bits_update(&state, &call.nr, sizeof call.nr);
   // Only the arguments the syscall has: the other registers hold whatever the caller left.
-  XXH3_128bits_update(&state, call.args, sizeof(uint64_t) * std::min<size_t>(call.spec.arg_count, 6));
+  XXH3_128bits_update(&state, call.args,
+                      sizeof(uint64_t) * std::min<size_t>(call.spec.arg_count, 6));
   for (const std::vector<uint8_t>& bytes : call.in) {
     uint64_t size = bytes.size();
     XXH3_128bits_update(&state, &size, sizeof size);

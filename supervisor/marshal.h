@@ -47,13 +47,13 @@ inline constexpr size_t kMaxPath = 4096;
 struct Call {
   long nr = -1;
   uint64_t args[6] = {};
-  SyscallSpec spec;                         // after ioctl/fcntl refinement
-  std::array<std::vector<uint8_t>, 6> in;   // bytes of kPath/kInBuf/kInOutBuf/kIovecIn args
-  std::array<uint64_t, 6> capacity = {};    // out-buffer capacity per arg (iovec: total)
-  int unreadable_arg = -1;                  // an input buffer could not be read (-> EFAULT)
-  bool supported = true;                    // false: an ioctl request or fcntl command we
-                                            // cannot marshal (-> ENOTTY / EINVAL)
-  int iov_arg = -1;                         // which argument is an iovec array, if any
+  SyscallSpec spec;                                // after ioctl/fcntl refinement
+  std::array<std::vector<uint8_t>, 6> in;          // bytes of kPath/kInBuf/kInOutBuf/kIovecIn args
+  std::array<uint64_t, 6> capacity = {};           // out-buffer capacity per arg (iovec: total)
+  int unreadable_arg = -1;                         // an input buffer could not be read (-> EFAULT)
+  bool supported = true;                           // false: an ioctl request or fcntl command we
+                                                   // cannot marshal (-> ENOTTY / EINVAL)
+  int iov_arg = -1;                                // which argument is an iovec array, if any
   std::vector<std::pair<uint64_t, uint64_t>> iov;  // its (address, length) entries
   VoteValue digest;
 };

@@ -5,13 +5,13 @@
 // /proc/<virtual pid> means the same as /proc/self. Pure.
 #pragma once
 
-#include <string>
 #include <sys/types.h>
+
+#include <string>
 
 namespace nmr {
 
 // Returns the path the executor must use, or `path` itself when it needs no change.
-std::string RewriteProgramPath(const std::string& path, pid_t replica_pid,
-                               pid_t virtual_pid = 0);
+std::string RewriteProgramPath(const std::string& path, pid_t replica_pid, pid_t virtual_pid = 0);
 
 }  // namespace nmr

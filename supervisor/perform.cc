@@ -1,21 +1,20 @@
 #include "supervisor/perform.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "supervisor/paths.h"
 
@@ -68,8 +67,9 @@ bool Performer::Start(const Call& call, pid_t replica_pid) {
     return Answer(-EFAULT);
   }
   if (!call.supported) {
-    Refuse(call.nr, call.nr == SYS_ioctl ? "request not supported yet (ENOTTY)"
-                                         : "command not supported yet (EINVAL)",
+    Refuse(call.nr,
+           call.nr == SYS_ioctl ? "request not supported yet (ENOTTY)"
+                                : "command not supported yet (EINVAL)",
            /*probe=*/true);
     return Answer(call.nr == SYS_ioctl ? -ENOTTY : -EINVAL);
   }
@@ -78,12 +78,13 @@ bool Performer::Start(const Call& call, pid_t replica_pid) {
   }
   switch (call.spec.cls) {
     case SyscallClass::kUnknown:
-    case SyscallClass::kLocal:          // never reaches us unless a filter is wrong
+    case SyscallClass::kLocal:  // never reaches us unless a filter is wrong
     case SyscallClass::kShimEmulated:
       Refuse(call.nr, "not supported yet (ENOSYS)", /*probe=*/true);
       return Answer(-ENOSYS);
     case SyscallClass::kDenied:
-      Refuse(call.nr, "denied under nmr (" + std::string(strerrorname_np(call.spec.deny_errno)) + ")",
+      Refuse(call.nr,
+             "denied under nmr (" + std::string(strerrorname_np(call.spec.deny_errno)) + ")",
              /*probe=*/true);
       return Answer(-static_cast<int64_t>(call.spec.deny_errno));
     case SyscallClass::kVoteThenLocal:
@@ -351,8 +352,8 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
     switch (spec.kind) {
       case ArgKind::kPath:
         if (!null) {
-          paths_[i] = RewriteProgramPath(
-              std::string(call.in[i].begin(), call.in[i].end()), replica_pid, virtual_pid_);
+          paths_[i] = RewriteProgramPath(std::string(call.in[i].begin(), call.in[i].end()),
+                                         replica_pid, virtual_pid_);
           args[i] = reinterpret_cast<uint64_t>(paths_[i].c_str());
         }
         break;

@@ -8,8 +8,8 @@
 #include <sys/uio.h>
 
 #include <array>
-#include <map>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,7 +31,8 @@ struct Outcome {
 
 class Performer {
  public:
-  Performer(Executor& executor, pid_t virtual_pid) : executor_(executor), virtual_pid_(virtual_pid) {}
+  Performer(Executor& executor, pid_t virtual_pid)
+      : executor_(executor), virtual_pid_(virtual_pid) {}
 
   // Starts performing `call` as replica `replica_pid` asked it. Runs on the program thread:
   // a call that cannot block is executed right here. Returns true when the outcome is ready,

@@ -1,7 +1,5 @@
 #include "supervisor/policy.h"
 
-#include "interface/syscall_table.h"
-
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -13,6 +11,8 @@
 #include <exception>
 #include <memory>
 #include <span>
+
+#include "interface/syscall_table.h"
 
 namespace nmr {
 namespace {

@@ -20,18 +20,18 @@ enum class OnDivergence { kKill, kAbort };
 struct FaultSpec {
   enum class Kind { kCorruptVote };
   Kind kind = Kind::kCorruptVote;
-  int replica = 0;        // which replica (0-based slot)
-  uint64_t at_vote = 1;   // that replica's K-th vote, counted from 1
-  long syscall = -1;      // if set (syscall=write), at_vote counts only votes for this syscall
+  int replica = 0;       // which replica (0-based slot)
+  uint64_t at_vote = 1;  // that replica's K-th vote, counted from 1
+  long syscall = -1;     // if set (syscall=write), at_vote counts only votes for this syscall
 };
 
 struct Policy {
   int replicas = 3;
   int vote_timeout_ms = 2000;
   OnDivergence on_divergence = OnDivergence::kKill;
-  std::string log_level = "warn";           // trace|debug|info|warn|error|critical|off
+  std::string log_level = "warn";  // trace|debug|info|warn|error|critical|off
   std::optional<std::string> log_file;
-  std::optional<std::string> report;        // path of the JSON report
+  std::optional<std::string> report;  // path of the JSON report
   std::vector<FaultSpec> faults;
 };
 

@@ -22,9 +22,9 @@ Result<std::unique_ptr<ProgramThread>> ProgramThread::Start() {
   }
   if (self->start_errno_ != 0) {
     self->thread_.join();
-    return MakeError("cannot start the program thread: unshare: " +
-                         std::string(strerror(self->start_errno_)),
-                     self->start_errno_);
+    return MakeError(
+        "cannot start the program thread: unshare: " + std::string(strerror(self->start_errno_)),
+        self->start_errno_);
   }
   return t;
 }

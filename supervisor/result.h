@@ -17,8 +17,8 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}        // NOLINT
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
   T& value() { return std::get<0>(v_); }
@@ -40,11 +40,11 @@ inline Error MakeError(std::string message, int errno_value = 0) {
 }  // namespace nmr
 
 // Impossible states abort, in release builds too (STYLE.md).
-#define NMR_CHECK(cond)                                                                  \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      ::nmr::CheckFailed(#cond, __FILE__, __LINE__);                                     \
-    }                                                                                    \
+#define NMR_CHECK(cond)                              \
+  do {                                               \
+    if (!(cond)) {                                   \
+      ::nmr::CheckFailed(#cond, __FILE__, __LINE__); \
+    }                                                \
   } while (0)
 
 namespace nmr {

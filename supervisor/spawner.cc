@@ -157,8 +157,7 @@ long RawFutex(void* word, int op, uint32_t value, const timespec* timeout = null
 
 // The child between fork and execve: async-signal-safe calls only (nmr-run has threads).
 [[noreturn]] void BecomeReplica(const SpawnPlan& plan, const Prepared& prepared, Channel* channel,
-                                int channel_fd, int out_w, int err_w, int null_fd,
-                                pid_t parent) {
+                                int channel_fd, int out_w, int err_w, int null_fd, pid_t parent) {
   auto fail = [channel](int e) {
     channel->spawn_errno = e;
     _exit(kExitNotFound);
@@ -183,13 +182,14 @@ long RawFutex(void* word, int op, uint32_t value, const timespec* timeout = null
     sigaction(sig, &action, nullptr);
   }
   sigprocmask(SIG_SETMASK, &plan.original_mask, nullptr);
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) {
     fail(errno);
   }
   sock_fprog prog{static_cast<unsigned short>(prepared.base_filter.size()),
                   const_cast<sock_filter*>(prepared.base_filter.data())};
-  long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                          &prog);
+  long listener =
+      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
   if (listener < 0) {
     fail(errno);
   }
@@ -206,7 +206,8 @@ long RawFutex(void* word, int op, uint32_t value, const timespec* timeout = null
 }
 
 Result<Channel*> CreateChannel(const SpawnPlan& plan, int replica, int* fd_out) {
-  int fd = static_cast<int>(syscall(SYS_memfd_create, "nmr-channel", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  int fd =
+      static_cast<int>(syscall(SYS_memfd_create, "nmr-channel", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (fd < 0) {
     return MakeError("memfd_create: " + Errno(errno), errno);
   }
@@ -274,8 +275,8 @@ Result<Ok> CompleteSpawn(const SpawnPlan& plan, ReplicaProcess& replica) {
   if (pidfd < 0) {
     return MakeError("pidfd_open: " + Errno(errno), errno);
   }
-  replica.listener = static_cast<int>(
-      syscall(SYS_pidfd_getfd, pidfd, channel->spawn_listener_fd.load(), 0));
+  replica.listener =
+      static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, channel->spawn_listener_fd.load(), 0));
   int getfd_errno = errno;
   close(pidfd);
   if (replica.listener < 0) {

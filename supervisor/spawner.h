@@ -8,8 +8,8 @@
 #include <sys/types.h>
 
 #include <array>
-#include <optional>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,16 +35,16 @@ std::optional<ResolveError> CheckExecutable(const std::string& path);
 struct SpawnPlan {
   std::string path;
   std::vector<std::string> argv;
-  std::vector<std::string> envp;      // already holds LD_PRELOAD
-  int cwd_fd = -1;                     // the program's working directory (the executor's)
+  std::vector<std::string> envp;  // already holds LD_PRELOAD
+  int cwd_fd = -1;                // the program's working directory (the executor's)
   int replicas = 3;
   pid_t virtual_pid = 0;
   pid_t executor_tid = 0;
   BpfProgram shim_filter;
-  bool fast_path = true;               // the shim's libc wrappers vote without SIGSYS
-  uint32_t spin_iterations = 0;        // how long the shim polls for a reply before sleeping
+  bool fast_path = true;         // the shim's libc wrappers vote without SIGSYS
+  uint32_t spin_iterations = 0;  // how long the shim polls for a reply before sleeping
   std::array<uint8_t, 16> at_random{};
-  sigset_t original_mask{};            // what nmr-run inherited, for the program
+  sigset_t original_mask{};  // what nmr-run inherited, for the program
   std::vector<std::pair<int, struct sigaction>> original_actions;
 };
 

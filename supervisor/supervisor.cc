@@ -3,8 +3,9 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
-#include <sys/random.h>
+#include <spdlog/spdlog.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,8 +20,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-
-#include <spdlog/spdlog.h>
 
 #include "interface/syscall_table.h"
 #include "supervisor/exit_codes.h"
@@ -40,7 +39,7 @@ namespace {
 std::atomic<uint32_t> g_event_word{0};
 std::atomic<uint64_t> g_pending_signals{0};
 
-constexpr int kWatchedSignals[] = {SIGCHLD, SIGINT,  SIGTERM,  SIGHUP,
+constexpr int kWatchedSignals[] = {SIGCHLD, SIGINT,  SIGTERM, SIGHUP,
                                    SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 sigset_t g_original_mask;
 std::vector<std::pair<int, struct sigaction>> g_original_actions;
@@ -83,10 +82,10 @@ std::string DescribeStatus(int status) {
 
 struct Replica {
   ReplicaProcess process;
-  bool running = true;      // not yet reaped
-  bool killed = false;      // we sent SIGKILL (its death is not a vote)
-  uint32_t seen_seq = 0;    // last request sequence consumed
-  bool has_call = false;    // `call` is its request awaiting a reply
+  bool running = true;    // not yet reaped
+  bool killed = false;    // we sent SIGKILL (its death is not a vote)
+  uint32_t seen_seq = 0;  // last request sequence consumed
+  bool has_call = false;  // `call` is its request awaiting a reply
   Call call;
   uint64_t votes = 0;
   std::map<long, uint64_t> votes_by_nr;
@@ -138,7 +137,7 @@ class Supervisor {
   // Created on the program thread (the executor must share its fd table).
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<Performer> performer_;
-  bool replace_pending_ = false;  // an agreed execve: replace the replicas at the loop's top
+  bool replace_pending_ = false;      // an agreed execve: replace the replicas at the loop's top
   uint64_t signals_for_program_ = 0;  // bit (sig - 1): sent to nmr-run, not yet delivered
   bool interrupting_ = false;         // the executor's call is being cut short for them
   int64_t signals_since_ms_ = 0;      // when the oldest of them arrived
@@ -147,22 +146,23 @@ class Supervisor {
   std::vector<Replica> replicas_;
   std::unique_ptr<NotifyResponder> responder_;
   bool executing_ = false;
-  Call executing_call_;  // the agreed call being performed (the leader may vote again first)
-  bool stopping_ = false;   // every replica is being killed; no more votes are taken
-  int leader_ = 0;          // the finishing decision's leader, for early output
+  Call executing_call_;    // the agreed call being performed (the leader may vote again first)
+  bool stopping_ = false;  // every replica is being killed; no more votes are taken
+  int leader_ = 0;         // the finishing decision's leader, for early output
   Report report_;
   std::chrono::steady_clock::time_point started_;
   int exit_code_ = 0;
   int exit_signal_ = 0;
   double cpu_s_before_exec_ = 0;  // CPU time of replicas an execve replaced
-  int64_t step_cpu_ns_ = 0;        // CPU the decided step's leader needed for it
-  int64_t decided_at_ms_ = 0;      // when the current step was decided
+  int64_t step_cpu_ns_ = 0;       // CPU the decided step's leader needed for it
+  int64_t decided_at_ms_ = 0;     // when the current step was decided
 };
 
 Result<Ok> Supervisor::Start() {
   ResolveError resolve_error;
   const char* path_env = getenv("PATH");
-  ResolvedProgram program = ResolveProgram(config_.argv[0], path_env ? path_env : "", &resolve_error);
+  ResolvedProgram program =
+      ResolveProgram(config_.argv[0], path_env ? path_env : "", &resolve_error);
   if (program.path.empty()) {
     exit_code_ = resolve_error.exit_code;
     return MakeError(resolve_error.message);
@@ -267,7 +267,8 @@ void Supervisor::ReplaceProgram(const Call& call) {
     StopAll();
     return;
   }
-  spdlog::debug("[v{} s{}] execve {}: replacing the replicas", engine_.view(), engine_.seq(), shown);
+  spdlog::debug("[v{} s{}] execve {}: replacing the replicas", engine_.view(), engine_.seq(),
+                shown);
   for (Replica& r : replicas_) {
     if (r.running) {
       kill(r.process.pid, SIGKILL);
@@ -305,26 +306,24 @@ void Supervisor::ReplaceProgram(const Call& call) {
 void Supervisor::CloseOnExec() {
   std::vector<int> to_close;
   program_thread_.RunOnMain([&] {
-  std::string dir = "/proc/self/task/" + std::to_string(program_thread_.tid()) + "/fdinfo/";
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    std::ifstream info(entry.path());
-    std::string key;
-    std::string value;
-    while (info >> key >> value) {
-      if (key == "flags:" && (std::stoul(value, nullptr, 8) & O_CLOEXEC) != 0) {
-        to_close.push_back(std::stoi(entry.path().filename().string()));
+    std::string dir = "/proc/self/task/" + std::to_string(program_thread_.tid()) + "/fdinfo/";
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      std::ifstream info(entry.path());
+      std::string key;
+      std::string value;
+      while (info >> key >> value) {
+        if (key == "flags:" && (std::stoul(value, nullptr, 8) & O_CLOEXEC) != 0) {
+          to_close.push_back(std::stoi(entry.path().filename().string()));
+        }
       }
     }
-  }
   });
   for (int fd : to_close) {
     close(fd);
   }
 }
 
-void Supervisor::RecordView() {
-  report_.views.push_back({engine_.view(), engine_.Members()});
-}
+void Supervisor::RecordView() { report_.views.push_back({engine_.view(), engine_.Members()}); }
 
 int Supervisor::Run() {
   started_ = std::chrono::steady_clock::now();
@@ -423,8 +422,8 @@ void Supervisor::Loop() {
       CheckStragglers();
       Apply(engine_.OnTick(NowMs()));
     }
-    bool any_running = std::any_of(replicas_.begin(), replicas_.end(),
-                                   [](const Replica& r) { return r.running; });
+    bool any_running =
+        std::any_of(replicas_.begin(), replicas_.end(), [](const Replica& r) { return r.running; });
     if (!any_running) {
       return;
     }
@@ -519,9 +518,10 @@ void Supervisor::HandleSignals() {
     // ones a person sends to end a program escalate to stopping the run.
     bool ends_a_run = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
     if (((signals_for_program_ & bit) != 0 && ends_a_run) || stopping_) {
-      spdlog::warn("received SIG{} again before the program took the first: stopping the "
-                   "replicas",
-                   sigabbrev_np(sig));
+      spdlog::warn(
+          "received SIG{} again before the program took the first: stopping the "
+          "replicas",
+          sigabbrev_np(sig));
       report_.outcome = "interrupted";
       exit_signal_ = sig;
       StopAll();
@@ -570,8 +570,8 @@ void Supervisor::Reap() {
       r.status = status;
       r.cpu_s = CpuSeconds(usage);
       if (r.process.channel->fatal.code != 0) {
-        spdlog::error("replica {}: shim failed at shim.cc:{} ({})", i, r.process.channel->fatal.line,
-                      strerror(-r.process.channel->fatal.code));
+        spdlog::error("replica {}: shim failed at shim.cc:{} ({})", i,
+                      r.process.channel->fatal.line, strerror(-r.process.channel->fatal.code));
       }
       if (!r.killed) {
         spdlog::debug("[v{} s{}] replica {} {}", engine_.view(), engine_.seq(), i,
@@ -614,7 +614,8 @@ void Supervisor::TakeRequest(int i) {
   ++r.votes;
   ++r.votes_by_nr[r.call.nr];
   for (const FaultSpec& fault : policy_.faults) {
-    uint64_t count = fault.syscall < 0 ? r.votes : (fault.syscall == r.call.nr ? r.votes_by_nr[r.call.nr] : 0);
+    uint64_t count =
+        fault.syscall < 0 ? r.votes : (fault.syscall == r.call.nr ? r.votes_by_nr[r.call.nr] : 0);
     if (fault.replica == i && fault.at_vote == count) {
       std::string what = FlipOneBit(r.call);
       std::string note = "corrupt-vote: replica " + std::to_string(i) + ", vote " +
@@ -847,7 +848,6 @@ void InstallSupervisorSignals() {
   }
   sigprocmask(SIG_UNBLOCK, &unblock, nullptr);
 }
-
 
 int RunUnderNmr(const RunConfig& config, ProgramThread& program_thread) {
   Supervisor supervisor(config, program_thread);

@@ -27,10 +27,10 @@ struct VoteValue {
 };
 
 enum class KillReason {
-  kDiverged,    // voted for something else than the majority
-  kCrashed,     // died (the death was its vote) while the majority did something else
-  kHung,        // no vote within the timeout after a quorum voted
-  kFinished,    // the program ended by majority; the remaining replicas are stopped
+  kDiverged,  // voted for something else than the majority
+  kCrashed,   // died (the death was its vote) while the majority did something else
+  kHung,      // no vote within the timeout after a quorum voted
+  kFinished,  // the program ended by majority; the remaining replicas are stopped
 };
 
 // "diverged", "crashed", "hung", "finished": the report's and the log's words.
@@ -88,7 +88,7 @@ class VoteEngine {
  private:
   struct Replica {
     bool alive = true;
-    uint64_t next_step = 1;        // the step its next vote belongs to
+    uint64_t next_step = 1;         // the step its next vote belongs to
     std::optional<VoteValue> vote;  // for the current step
     bool terminal = false;
     std::optional<VoteValue> early;  // for the step after the current one
