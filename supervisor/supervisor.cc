@@ -369,9 +369,10 @@ void Supervisor::CheckStragglers() {
     const Replica& replica = replicas_[r];
     int64_t used = CpuNanoseconds(replica.process.pid) - replica.cpu_ns_at_vote;
     if (used > step_cpu_ns_ + margin_ns || stuck_too_long) {
-      return;  // the engine's OnTick kills every straggler at this deadline
+      Apply(engine_.OnHung(r, now));
     }
   }
+  // The others are merely slow: they get another timeout.
   engine_.PostponeDeadline(now + policy_.vote_timeout_ms);
 }
 

@@ -103,6 +103,17 @@ EngineActions VoteEngine::OnTick(int64_t now_ms) {
   return out;
 }
 
+EngineActions VoteEngine::OnHung(int r, int64_t now_ms) {
+  EngineActions out;
+  const Replica& rep = replicas_[r];
+  if (finished_ || !rep.alive || rep.vote.has_value() || rep.next_step != step_) {
+    return out;  // not a straggler of this step
+  }
+  Remove(r, KillReason::kHung, out);
+  Evaluate(now_ms, out);
+  return out;
+}
+
 void VoteEngine::Record(int r, VoteValue value, bool terminal, bool death, EngineActions&) {
   Replica& rep = replicas_[r];
   if (rep.next_step == step_) {

@@ -67,6 +67,8 @@ class VoteEngine {
   EngineActions OnExecuted(int64_t now_ms);
   // Time passed: kills replicas whose deadline expired.
   EngineActions OnTick(int64_t now_ms);
+  // The caller found straggler `r` hung (it burnt CPU without voting): kill it alone.
+  EngineActions OnHung(int r, int64_t now_ms);
 
   std::optional<int64_t> NextDeadline() const { return deadline_; }
   // The caller judged the stragglers merely slow (see Supervisor::CheckStragglers).

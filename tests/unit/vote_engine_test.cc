@@ -955,3 +955,32 @@ TEST(VoteEngineScheduleTest, GeneratedSchedulesKeepTheInvariants) {
 
 }  // namespace
 }  // namespace nmr
+
+namespace nmr {
+namespace {
+
+// The supervisor judges each straggler by its CPU use: OnHung kills that one alone, and the
+// others keep waiting for their votes.
+TEST(VoteEngineHungTest, OnHungKillsOnlyThatStraggler) {
+  VoteEngine e(5, 1000);
+  VoteValue v{7, 7};
+  for (int r : {0, 1, 2}) {
+    e.OnVote(r, v, false, 0);
+  }
+  e.OnExecuted(1);
+  EXPECT_EQ(e.Stragglers(), (std::vector<int>{3, 4}));
+  EngineActions hung = e.OnHung(3, 2000);
+  ASSERT_EQ(hung.size(), 1u);
+  EXPECT_EQ(hung[0].kind, EngineAction::Kind::kKill);
+  EXPECT_EQ(hung[0].replica, 3);
+  EXPECT_EQ(hung[0].reason, KillReason::kHung);
+  EXPECT_TRUE(e.IsMember(4));
+  EXPECT_TRUE(e.OnHung(0, 2000).empty()) << "replica 0 voted: it is not a straggler";
+  EngineActions late = e.OnVote(4, v, false, 2500);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].kind, EngineAction::Kind::kReply);
+  EXPECT_EQ(late[0].replica, 4);
+}
+
+}  // namespace
+}  // namespace nmr
