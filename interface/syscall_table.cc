@@ -184,19 +184,21 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[40] = Once("sendfile", {Fd(), Fd(), Opt(InOut(kLoffT)), Scalar()});
   t[41] = Once("socket", {Scalar(), Scalar(), Scalar()});
   t[42] = Once("connect", {Fd(), InLen(2), Scalar()});
-  t[43] = Unknown("accept");  // addr length through a pointer
+  // The address length goes through a pointer (socklen_t *): marshal.cc reads it and makes
+  // the address an out buffer of that size.
+  t[43] = Special("accept", {Fd(), Ptr(), Ptr()});
   t[44] = Once("sendto", {Fd(), InLen(2), Scalar(), Scalar(), Opt(InLen(5)), Scalar()});
-  t[45] = Unknown("recvfrom");  // addr length through a pointer
+  t[45] = Special("recvfrom", {Fd(), OutRet(2), Scalar(), Scalar(), Ptr(), Ptr()});
   t[46] = Unknown("sendmsg");   // struct msghdr
   t[47] = Unknown("recvmsg");   // struct msghdr
   t[48] = Once("shutdown", {Fd(), Scalar()});
   t[49] = Once("bind", {Fd(), InLen(2), Scalar()});
   t[50] = Once("listen", {Fd(), Scalar()});
-  t[51] = Unknown("getsockname");  // length through a pointer
-  t[52] = Unknown("getpeername");  // length through a pointer
+  t[51] = Special("getsockname", {Fd(), Ptr(), Ptr()});
+  t[52] = Special("getpeername", {Fd(), Ptr(), Ptr()});
   t[53] = Once("socketpair", {Scalar(), Scalar(), Scalar(), Out(kFdPair)});
   t[54] = Once("setsockopt", {Fd(), Scalar(), Scalar(), InLen(4), Scalar()});
-  t[55] = Unknown("getsockopt");  // length through a pointer
+  t[55] = Special("getsockopt", {Fd(), Scalar(), Scalar(), Ptr(), Ptr()});
   // flags, stack, parent_tid, child_tid, tls (x86-64 order).
   t[56] = Special("clone", {Scalar(), Ptr(), Ptr(), Ptr(), Ptr()});
   t[57] = Special("fork", {});
@@ -450,7 +452,7 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[285] = Once("fallocate", {Fd(), Scalar(), Scalar(), Scalar()});
   t[286] = Once("timerfd_settime", {Fd(), Scalar(), In(kItimerspec), Opt(Out(kItimerspec))});
   t[287] = Once("timerfd_gettime", {Fd(), Out(kItimerspec)});
-  t[288] = Unknown("accept4");  // addr length through a pointer
+  t[288] = Special("accept4", {Fd(), Ptr(), Ptr(), Scalar()});
   t[289] = Unknown("signalfd4");
   t[290] = Once("eventfd2", {Scalar(), Scalar()});
   t[291] = Once("epoll_create1", {Scalar()});

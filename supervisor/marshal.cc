@@ -234,6 +234,47 @@ bool MarshalArg(ReplicaMemory& memory, Call& call, int i) {
   }
 }
 
+// accept, recvfrom, getsockname, getpeername, getsockopt: the buffer's capacity is in the
+// socklen_t the last argument points to. Returns {buffer arg, length-pointer arg} or {-1,-1}.
+std::pair<int, int> SocketLengthArgs(long nr) {
+  switch (nr) {
+    case SYS_accept:
+    case SYS_accept4:
+    case SYS_getsockname:
+    case SYS_getpeername:
+      return {1, 2};
+    case SYS_recvfrom:
+      return {4, 5};
+    case SYS_getsockopt:
+      return {3, 4};
+    default:
+      return {-1, -1};
+  }
+}
+
+// Makes the socklen_t an in/out word and the buffer an out buffer of the size it says.
+bool RefineSocketLength(ReplicaMemory& memory, Call& call) {
+  auto [buffer, length] = SocketLengthArgs(call.nr);
+  if (buffer < 0) {
+    return true;
+  }
+  ArgSpec& length_spec = call.spec.args[length];
+  length_spec = Struct(ArgKind::kInOutBuf, 4);
+  length_spec.nullable = true;
+  if (call.args[length] == 0) {
+    call.spec.args[buffer] = ArgSpec{ArgKind::kOpaquePtr};  // no length: no buffer either
+    return true;
+  }
+  uint32_t capacity = 0;
+  if (memory.Read(call.args[length], &capacity, 4) != 4) {
+    return false;
+  }
+  call.spec.args[buffer] =
+      Struct(ArgKind::kOutBuf, static_cast<uint16_t>(std::min(capacity, 4096u)));
+  call.spec.args[buffer].nullable = true;
+  return true;
+}
+
 }  // namespace
 
 EffectiveSpec RefineSpec(long nr, const uint64_t args[6]) {
@@ -259,6 +300,11 @@ Call Marshal(const Request& request, ReplicaMemory& memory) {
   EffectiveSpec refined = RefineSpec(call.nr, call.args);
   call.spec = refined.spec;
   call.supported = refined.supported;
+  if (!RefineSocketLength(memory, call)) {
+    call.unreadable_arg = SocketLengthArgs(call.nr).second;
+    Redigest(call);
+    return call;
+  }
   for (int i = 0; i < 6 && call.supported; ++i) {
     if (!MarshalArg(memory, call, i)) {
       call.unreadable_arg = i;

@@ -153,6 +153,12 @@ bool Performer::AnswerSpecial(const Call& call) {
       return true;
     case SYS_ioctl:
     case SYS_fcntl:
+    case SYS_accept:
+    case SYS_accept4:
+    case SYS_recvfrom:
+    case SYS_getsockname:
+    case SYS_getpeername:
+    case SYS_getsockopt:
       return false;  // refined by Marshal; executed generically
     case SYS_clone:
       if ((a[0] & CLONE_THREAD) != 0) {
@@ -329,6 +335,9 @@ bool MayBlock(const Call& call) {
     case SYS_symlinkat:
     case SYS_memfd_create:
     case SYS_close_range:
+    case SYS_getsockname:
+    case SYS_getpeername:
+    case SYS_getsockopt:
     case SYS_getxattr:
     case SYS_lgetxattr:
     case SYS_fgetxattr:

@@ -108,6 +108,7 @@ std::vector<Case> MakeCases() {
       {.name = "python_traceback", .argv = {kPython, "fail.py"}, .files = {{"fail.py", Script("fail.py")}}},
       {.name = "python_exit3", .argv = {kPython, "exit3.py"}, .files = {{"exit3.py", Script("exit3.py")}}},
       {.name = "python_big_io", .argv = {kPython, "big_io.py"}, .files = {{"big_io.py", Script("big_io.py")}}},
+      {.name = "python_sockets", .argv = {kPython, "sockets.py"}, .files = {{"sockets.py", Script("sockets.py")}}},
       {.name = "python_stdin_pipe", .argv = {kPython, "stdin_sort.py"},
        .files = {{"stdin_sort.py", Script("stdin_sort.py")}}, .stdin_pipe = big},
       {.name = "python_environ", .argv = {kPython, "-c", "import os, sys; print(sorted(os.environ.items()), sys.argv, os.getcwd())"}},

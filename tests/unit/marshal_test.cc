@@ -439,6 +439,29 @@ TEST(MarshalTest, FlipOneBitWithoutBuffersFlipsTheFirstArgument) {
 
 // ---- Logs and deaths ---------------------------------------------------------------------
 
+// getsockname(fd, addr, &len): the address buffer is as large as *len says; len is in/out.
+TEST(MarshalTest, SocketLengthPointerSizesTheAddressBuffer) {
+  FakeMemory mem;
+  mem.Map(kOtherBuf, std::vector<uint8_t>{16, 0, 0, 0});
+  Call call = Marshal(MakeRequest(SYS_getsockname, {3, kBuf, kOtherBuf}), mem);
+  ASSERT_EQ(call.unreadable_arg, -1);
+  EXPECT_EQ(call.spec.args[1].kind, ArgKind::kOutBuf);
+  EXPECT_EQ(call.capacity[1], 16u);
+  EXPECT_EQ(call.spec.args[2].kind, ArgKind::kInOutBuf);
+  EXPECT_EQ(call.in[2], (std::vector<uint8_t>{16, 0, 0, 0}));
+  // A different length is a different request.
+  FakeMemory other;
+  other.Map(kOtherBuf, std::vector<uint8_t>{8, 0, 0, 0});
+  EXPECT_NE(Marshal(MakeRequest(SYS_getsockname, {3, kBuf, kOtherBuf}), other).digest, call.digest);
+  // An unreadable length pointer is that replica's fault.
+  FakeMemory none;
+  EXPECT_EQ(Marshal(MakeRequest(SYS_getsockname, {3, kBuf, kUnmapped}), none).unreadable_arg, 2);
+  // accept(fd, NULL, NULL): nothing to copy.
+  Call bare = Marshal(MakeRequest(SYS_accept, {3, 0, 0}), none);
+  EXPECT_EQ(bare.unreadable_arg, -1);
+  EXPECT_EQ(bare.spec.args[1].kind, ArgKind::kOpaquePtr);
+}
+
 TEST(MarshalTest, DescribeCallShowsArgumentsAndPaths) {
   FakeMemory mem;
   mem.MapString(kPathAt, "/etc/hosts");

@@ -524,6 +524,12 @@ TEST(SyscallTableTest, SpecialSignatures) {
       {"rt_tgsigqueueinfo", "pid, pid, sig, ptr"},
       {"wait4", "pid, ptr, scalar, ptr"},
       {"waitid", "scalar, scalar, ptr, scalar, ptr"},
+      {"accept", "fd, ptr, ptr"},
+      {"accept4", "fd, ptr, ptr, scalar"},
+      {"getsockname", "fd, ptr, ptr"},
+      {"getpeername", "fd, ptr, ptr"},
+      {"getsockopt", "fd, scalar, scalar, ptr, ptr"},
+      {"recvfrom", "fd, out[a2]->ret, scalar, scalar, ptr, ptr"},
   };
   EXPECT_EQ(NamesOfClass(SyscallClass::kSpecial).size(), expected.size());
   for (const auto& [name, signature] : expected) {
@@ -598,10 +604,17 @@ TEST(SyscallTableTest, DeniedListAndErrnos) {
 
 TEST(SyscallTableTest, IrregularCallsStayUnknown) {
   for (const char* name :
-       {"accept", "accept4", "recvfrom", "getsockopt", "getsockname", "getpeername", "sendmsg",
-        "recvmsg", "name_to_handle_at", "open_by_handle_at", "fchmodat2", "mseal"}) {
+       {"sendmsg", "recvmsg", "name_to_handle_at", "open_by_handle_at", "fchmodat2", "mseal"}) {
     EXPECT_EQ(Spec(name).cls, SyscallClass::kUnknown) << name;
     EXPECT_EQ(Spec(name).arg_count, 0) << name;
+  }
+}
+
+// Calls whose buffer length travels through a pointer are special: marshal.cc reads it.
+TEST(SyscallTableTest, SocketLengthPointerCallsAreSpecial) {
+  for (const char* name :
+       {"accept", "accept4", "recvfrom", "getsockopt", "getsockname", "getpeername"}) {
+    EXPECT_EQ(Spec(name).cls, SyscallClass::kSpecial) << name;
   }
 }
 
