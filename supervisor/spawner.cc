@@ -5,6 +5,7 @@
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +24,9 @@
 #include <sstream>
 
 #include "supervisor/exit_codes.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 namespace nmr {
 namespace {
@@ -242,6 +247,33 @@ Result<Channel*> CreateChannel(const SpawnPlan& plan, int replica, int* fd_out) 
   return channel;
 }
 
+// The bytes from the stack pointer to the top of the [stack] mapping at the exec stop: what
+// the kernel put there (argv, envp, auxv, the strings, AT_RANDOM's bytes). 0 if unreadable.
+uint64_t DigestInitialStack(pid_t pid) {
+  user_regs_struct regs;
+  if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0) {
+    return 0;
+  }
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  uint64_t top = 0;
+  while (std::getline(maps, line)) {
+    if (line.find("[stack]") != std::string::npos) {
+      top = std::stoull(line.substr(line.find('-') + 1), nullptr, 16);
+    }
+  }
+  if (top <= regs.rsp || top - regs.rsp > (8u << 20)) {
+    return 0;
+  }
+  std::vector<uint8_t> bytes(top - regs.rsp);
+  iovec local{bytes.data(), bytes.size()};
+  iovec remote{reinterpret_cast<void*>(regs.rsp), bytes.size()};
+  if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(bytes.size())) {
+    return 0;
+  }
+  return XXH3_64bits(bytes.data(), bytes.size()) ^ regs.rsp;
+}
+
 uint64_t FindAtRandom(pid_t pid) {
   std::ifstream auxv("/proc/" + std::to_string(pid) + "/auxv", std::ios::binary);
   uint64_t pair[2];
@@ -301,6 +333,7 @@ Result<Ok> CompleteSpawn(const SpawnPlan& plan, ReplicaProcess& replica) {
   if (at_random == 0 || process_vm_writev(replica.pid, &local, 1, &remote, 1, 0) != 16) {
     return MakeError("cannot set AT_RANDOM in the replica: " + Errno(errno), errno);
   }
+  replica.initial_stack_digest = DigestInitialStack(replica.pid);
   if (ptrace(PTRACE_DETACH, replica.pid, nullptr, nullptr) != 0) {
     return MakeError("ptrace detach: " + Errno(errno), errno);
   }
@@ -378,6 +411,18 @@ Result<std::vector<ReplicaProcess>> SpawnReplicas(const SpawnPlan& plan) {
     replicas.push_back(*one);
   }
   close(null_fd);
+  for (size_t r = 0; r < replicas.size(); ++r) {
+    spdlog::debug("replica {}: pid {}, initial stack digest {:#x}", r, replicas[r].pid,
+                  replicas[r].initial_stack_digest);
+    if (replicas[r].initial_stack_digest != replicas[0].initial_stack_digest) {
+      for (ReplicaProcess& started : replicas) {
+        kill(started.pid, SIGKILL);
+        waitpid(started.pid, nullptr, __WALL);
+      }
+      return MakeError("the replicas' initial stacks differ (replica " + std::to_string(r) +
+                       " from replica 0): they could never agree");
+    }
+  }
   return replicas;
 }
 

@@ -54,9 +54,12 @@ struct ReplicaProcess {
   int listener = -1;     // seccomp USER_NOTIF listener of the base filter
   int stdout_pipe = -1;  // read ends: what the replica wrote before its shim was in
   int stderr_pipe = -1;
+  uint64_t initial_stack_digest = 0;  // of its stack at the exec stop (after AT_RANDOM)
 };
 
-// Spawns every replica; on failure, kills those already started.
+// Spawns every replica; on failure, kills those already started. The replicas' initial
+// stacks (argv, environment, auxv, with AT_RANDOM rewritten) must be byte-identical; a
+// replica whose stack differs is an error (they could never agree).
 Result<std::vector<ReplicaProcess>> SpawnReplicas(const SpawnPlan& plan);
 
 }  // namespace nmr
