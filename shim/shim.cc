@@ -112,6 +112,20 @@ long QueueSignalOnSelf(int sig) {
   return GateSyscall(SYS_tgkill, pid, tid, sig);
 }
 
+// Queues the signals a reply carries on this replica; returns the lowest, or 0. Delivered
+// when the program's mask is back (at sigreturn, or when a wrapper unblocks): after the
+// call, as the kernel delivers a signal at a syscall's return.
+int QueueReplySignals(const Reply& reply) {
+  int first_signal = 0;
+  for (int sig = 1; sig <= 64; ++sig) {
+    if ((reply.signals & (1ULL << (sig - 1))) != 0) {
+      QueueSignalOnSelf(sig);
+      first_signal = first_signal == 0 ? sig : first_signal;
+    }
+  }
+  return first_signal;
+}
+
 // Opens the executor's fd through /proc and maps it here: the replica gets its own read-only
 // description of the same file, the program's fd stays where it is.
 long MapFile(const long* args) {
@@ -133,7 +147,7 @@ long MapFile(const long* args) {
   // Voted even when it failed: every replica must report the same outcome (and the next
   // step waits for the slowest replica's vote, so the fd stays open until all have mapped).
   long done[6] = {addr, 0, 0, 0, 0, 0};
-  RoundTrip(kPseudoSyscallMapDone, done, 0);
+  QueueReplySignals(RoundTrip(kPseudoSyscallMapDone, done, 0));
   return addr;
 }
 
@@ -173,15 +187,7 @@ bool ShouldRestart(int sig, uint32_t flags, unsigned long program_mask) {
 
 long Vote(long nr, const long* args, unsigned long ip, unsigned long program_mask) {
   const Reply& reply = RoundTrip(nr, args, ip);
-  // Queued now, delivered when the program's mask is back (at sigreturn, or when a wrapper
-  // unblocks): after the call, as the kernel delivers a signal at a syscall's return.
-  int first_signal = 0;
-  for (int sig = 1; sig <= 64; ++sig) {
-    if ((reply.signals & (1ULL << (sig - 1))) != 0) {
-      QueueSignalOnSelf(sig);
-      first_signal = first_signal == 0 ? sig : first_signal;
-    }
-  }
+  int first_signal = QueueReplySignals(reply);
   if ((reply.flags & kReplyInterrupted) != 0 && first_signal != 0 &&
       ShouldRestart(first_signal, reply.flags, program_mask)) {
     return kRestartCall;

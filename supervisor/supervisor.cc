@@ -388,8 +388,7 @@ void Supervisor::AfterPerformed() {
   // is about to wait (for input, say) then sees it *while* waiting, as it would natively,
   // where waiting is what a program mostly does when a person presses Ctrl-C.
   constexpr int64_t kSignalGraceMs = 50;
-  // Never with the shim's own pseudo-votes: only a real syscall's reply queues signals.
-  if (signals_for_program_ != 0 && executing_call_.nr < kPseudoSyscallMapDone &&
+  if (signals_for_program_ != 0 &&
       (interrupting_ || NowMs() - signals_since_ms_ >= kSignalGraceMs)) {
     performer_->DeliverSignals(signals_for_program_, interrupting_);
     spdlog::debug("[v{} s{}] delivering signals {:#x} to the program", engine_.view(),

@@ -35,25 +35,11 @@ static const char* KindName(EngineAction::Kind kind) {
   return "?";
 }
 
-static const char* ReasonName(KillReason reason) {
-  switch (reason) {
-    case KillReason::kDiverged:
-      return "diverged";
-    case KillReason::kCrashed:
-      return "crashed";
-    case KillReason::kHung:
-      return "hung";
-    case KillReason::kFinished:
-      return "finished";
-  }
-  return "?";
-}
-
 static std::string Describe(const EngineAction& a) {
   std::ostringstream out;
   out << KindName(a.kind) << "(replica " << a.replica << ", seq " << a.seq << ", view " << a.view;
   if (a.kind == EngineAction::Kind::kKill) {
-    out << ", " << ReasonName(a.reason);
+    out << ", " << KillReasonName(a.reason);
   }
   out << ")";
   return out.str();
