@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "interface/channel.h"
-#include "supervisor/bpf_eval.h"
-#include "supervisor/filter.h"
-#include "supervisor/marshal.h"
-#include "supervisor/vote_engine.h"
+#include "supervisor/core/bpf_eval.h"
+#include "supervisor/core/filter.h"
+#include "supervisor/core/marshal.h"
+#include "supervisor/core/vote_engine.h"
 
 namespace nmr {
 namespace {

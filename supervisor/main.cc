@@ -15,10 +15,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include "supervisor/exit_codes.h"
-#include "supervisor/log_sink.h"
-#include "supervisor/policy.h"
-#include "supervisor/program_thread.h"
+#include "supervisor/core/exit_codes.h"
+#include "supervisor/os/log_sink.h"
+#include "supervisor/core/policy.h"
+#include "supervisor/os/program_thread.h"
 #include "supervisor/supervisor.h"
 
 namespace {

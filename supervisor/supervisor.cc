@@ -22,15 +22,15 @@
 #include <memory>
 
 #include "interface/syscall_table.h"
-#include "supervisor/exit_codes.h"
-#include "supervisor/filter.h"
-#include "supervisor/marshal.h"
-#include "supervisor/notify_responder.h"
-#include "supervisor/perform.h"
-#include "supervisor/program_thread.h"
-#include "supervisor/report.h"
-#include "supervisor/spawner.h"
-#include "supervisor/vote_engine.h"
+#include "supervisor/core/exit_codes.h"
+#include "supervisor/core/filter.h"
+#include "supervisor/core/marshal.h"
+#include "supervisor/os/notify_responder.h"
+#include "supervisor/os/perform.h"
+#include "supervisor/os/program_thread.h"
+#include "supervisor/core/report.h"
+#include "supervisor/os/spawner.h"
+#include "supervisor/core/vote_engine.h"
 
 namespace nmr {
 namespace {

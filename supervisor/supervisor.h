@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/policy.h"
-#include "supervisor/program_thread.h"
+#include "supervisor/core/policy.h"
+#include "supervisor/os/program_thread.h"
 
 namespace nmr {
 

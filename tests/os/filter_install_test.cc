@@ -33,7 +33,7 @@
 
 #include "interface/channel.h"
 #include "shim/gate.h"  // GateSyscall (this target is built with -mno-red-zone, as the shim)
-#include "supervisor/filter.h"
+#include "supervisor/core/filter.h"
 
 namespace nmr {
 namespace {

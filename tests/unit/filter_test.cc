@@ -1,6 +1,6 @@
-// The seccomp filters (supervisor/filter.h), evaluated in user space with EvaluateBpf
-// (supervisor/bpf_eval.h) on fake seccomp_data, and the evaluator itself.
-#include "supervisor/filter.h"
+// The seccomp filters (supervisor/core/filter.h), evaluated in user space with EvaluateBpf
+// (supervisor/core/bpf_eval.h) on fake seccomp_data, and the evaluator itself.
+#include "supervisor/core/filter.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -18,7 +18,7 @@
 
 #include "interface/channel.h"
 #include "interface/syscall_table.h"
-#include "supervisor/bpf_eval.h"
+#include "supervisor/core/bpf_eval.h"
 
 namespace nmr {
 namespace {

@@ -1,5 +1,5 @@
-// Marshalling (supervisor/marshal.h) over fake replica memory.
-#include "supervisor/marshal.h"
+// Marshalling (supervisor/core/marshal.h) over fake replica memory.
+#include "supervisor/core/marshal.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

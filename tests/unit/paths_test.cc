@@ -1,5 +1,5 @@
-// RewriteProgramPath (supervisor/paths.h): what a path means when the executor opens it.
-#include "supervisor/paths.h"
+// RewriteProgramPath (supervisor/core/paths.h): what a path means when the executor opens it.
+#include "supervisor/core/paths.h"
 
 #include <gtest/gtest.h>
 

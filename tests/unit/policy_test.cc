@@ -1,4 +1,4 @@
-#include "supervisor/policy.h"
+#include "supervisor/core/policy.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

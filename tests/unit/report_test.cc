@@ -1,5 +1,5 @@
-// The run report's JSON form (supervisor/report.h).
-#include "supervisor/report.h"
+// The run report's JSON form (supervisor/core/report.h).
+#include "supervisor/core/report.h"
 
 #include <gtest/gtest.h>
 

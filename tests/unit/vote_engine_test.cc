@@ -1,6 +1,6 @@
-// The vote engine (supervisor/vote_engine.h): hand-written scenarios first, then generated
+// The vote engine (supervisor/core/vote_engine.h): hand-written scenarios first, then generated
 // schedules checked against the engine's invariants.
-#include "supervisor/vote_engine.h"
+#include "supervisor/core/vote_engine.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
-#include "supervisor/vote_engine.h"
+#include "supervisor/core/vote_engine.h"
 
-#include "supervisor/result.h"
+#include "supervisor/core/result.h"
 
 namespace nmr {
 

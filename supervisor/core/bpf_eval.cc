@@ -1,4 +1,4 @@
-#include "supervisor/bpf_eval.h"
+#include "supervisor/core/bpf_eval.h"
 
 #include <cstring>
 #include <string>

@@ -6,8 +6,8 @@
 
 #include <cstdint>
 
-#include "supervisor/filter.h"
-#include "supervisor/result.h"
+#include "supervisor/core/filter.h"
+#include "supervisor/core/result.h"
 
 namespace nmr {
 

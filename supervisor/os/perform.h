@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "interface/channel.h"
-#include "supervisor/executor.h"
-#include "supervisor/marshal.h"
+#include "supervisor/os/executor.h"
+#include "supervisor/core/marshal.h"
 
 namespace nmr {
 

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "interface/channel.h"
-#include "supervisor/filter.h"
-#include "supervisor/result.h"
+#include "supervisor/core/filter.h"
+#include "supervisor/core/result.h"
 
 namespace nmr {
 

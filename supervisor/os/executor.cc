@@ -1,4 +1,4 @@
-#include "supervisor/executor.h"
+#include "supervisor/os/executor.h"
 
 #include <linux/futex.h>
 #include <sched.h>

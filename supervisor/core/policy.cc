@@ -1,4 +1,4 @@
-#include "supervisor/policy.h"
+#include "supervisor/core/policy.h"
 
 #include <yaml-cpp/yaml.h>
 

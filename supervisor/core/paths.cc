@@ -1,4 +1,4 @@
-#include "supervisor/paths.h"
+#include "supervisor/core/paths.h"
 
 #include <string_view>
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "supervisor/result.h"
+#include "supervisor/core/result.h"
 
 namespace nmr {
 

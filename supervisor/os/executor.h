@@ -14,7 +14,7 @@
 #include <memory>
 #include <thread>
 
-#include "supervisor/result.h"
+#include "supervisor/core/result.h"
 
 namespace nmr {
 

@@ -1,4 +1,4 @@
-#include "supervisor/filter.h"
+#include "supervisor/core/filter.h"
 
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -12,7 +12,7 @@
 
 #include "interface/channel.h"
 #include "interface/syscall_table.h"
-#include "supervisor/result.h"
+#include "supervisor/core/result.h"
 
 namespace nmr {
 namespace {

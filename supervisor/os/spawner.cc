@@ -1,4 +1,4 @@
-#include "supervisor/spawner.h"
+#include "supervisor/os/spawner.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "supervisor/exit_codes.h"
+#include "supervisor/core/exit_codes.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>

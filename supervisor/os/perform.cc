@@ -1,4 +1,4 @@
-#include "supervisor/perform.h"
+#include "supervisor/os/perform.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -16,7 +16,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "supervisor/paths.h"
+#include "supervisor/core/paths.h"
 
 namespace nmr {
 namespace {

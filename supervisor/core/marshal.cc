@@ -1,4 +1,4 @@
-#include "supervisor/marshal.h"
+#include "supervisor/core/marshal.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>

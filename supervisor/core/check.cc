@@ -1,7 +1,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "supervisor/result.h"
+#include "supervisor/core/result.h"
 
 namespace nmr {
 

@@ -1,4 +1,4 @@
-#include "supervisor/program_thread.h"
+#include "supervisor/os/program_thread.h"
 
 #include <sched.h>
 #include <signal.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "supervisor/executor.h"
+#include "supervisor/os/executor.h"
 
 namespace nmr {
 

@@ -16,7 +16,7 @@
 
 #include "interface/channel.h"
 #include "interface/syscall_table.h"
-#include "supervisor/vote_engine.h"
+#include "supervisor/core/vote_engine.h"
 
 namespace nmr {
 

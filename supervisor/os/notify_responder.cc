@@ -1,4 +1,4 @@
-#include "supervisor/notify_responder.h"
+#include "supervisor/os/notify_responder.h"
 
 #include <linux/seccomp.h>
 #include <poll.h>

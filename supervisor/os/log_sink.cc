@@ -1,10 +1,10 @@
-#include "supervisor/log_sink.h"
+#include "supervisor/os/log_sink.h"
 
 #include <unistd.h>
 
 #include <cerrno>
 
-#include "supervisor/program_thread.h"
+#include "supervisor/os/program_thread.h"
 
 namespace nmr {
 

@@ -19,7 +19,7 @@
 #include <memory>
 #include <thread>
 
-#include "supervisor/result.h"
+#include "supervisor/core/result.h"
 
 namespace nmr {
 

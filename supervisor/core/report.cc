@@ -1,4 +1,4 @@
-#include "supervisor/report.h"
+#include "supervisor/core/report.h"
 
 namespace nmr {
 
