@@ -29,7 +29,7 @@
 namespace nmr {
 
 inline constexpr uint32_t kChannelMagic = 0x316d6e72;  // "rnm1"
-inline constexpr uint32_t kProtocolVersion = 3;
+inline constexpr uint32_t kProtocolVersion = 4;
 // The fd number at which a replica inherits its channel (a sealed memfd) across execve. The
 // shim maps it and closes it in its constructor, before the program runs.
 inline constexpr int kChannelFd = 100;
@@ -59,6 +59,12 @@ enum class ReplyAction : uint32_t {
 // Reply::flags.
 inline constexpr uint32_t kReplyInterrupted = 1;  // a signal interrupted the call (-EINTR)
 inline constexpr uint32_t kReplyRestartable = 2;  // ... and SA_RESTART may restart it
+// Recovery by cloning (DESIGN.md "recovery by cloning"): after taking this reply the replica
+// forks inside its shim (CLONE_PARENT: nmr-run is the child's parent). The child opens
+// /proc/<supervisor_pid>/fd/<fork_channel_fd>, maps that channel over its donor's (same
+// address: the clone's memory stays byte-identical to the donor's), writes its pid into
+// `clone_pid` and continues with the same result as its donor.
+inline constexpr uint32_t kReplyFork = 4;
 
 struct Request {
   uint32_t seq;
@@ -73,8 +79,8 @@ struct Reply {
   int64_t value;     // result for kReturn: >= 0, or -errno
   uint64_t signals;  // bit (sig - 1): queue sig on itself before returning (a signal the
                      // program sent itself, SIGPIPE after EPIPE, a signal sent to nmr-run)
-  uint32_t flags;    // kReplyInterrupted | kReplyRestartable
-  uint32_t reserved;
+  uint32_t flags;    // kReplyInterrupted | kReplyRestartable | kReplyFork
+  int32_t fork_channel_fd;  // kReplyFork: the new channel's fd number in nmr-run
 };
 
 // Set by the supervisor before the replica starts; read-only for the shim.
@@ -113,6 +119,8 @@ struct alignas(64) Channel {
   std::atomic<int32_t> spawn_listener_fd;
   std::atomic<uint32_t> spawn_go;
   int32_t spawn_errno;  // why execve failed, if it did
+  // A clone writes its real pid here once it has mapped this channel (then FUTEX_WAKE).
+  std::atomic<int32_t> clone_pid;
 };
 
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
@@ -133,6 +141,8 @@ static_assert(offsetof(Channel, fatal) == 4384);
 static_assert(offsetof(Channel, shim_ready) == 4392);
 static_assert(offsetof(Channel, spawn_listener_fd) == 4396);
 static_assert(offsetof(Channel, spawn_go) == 4400);
+static_assert(offsetof(Channel, clone_pid) == 4408);
+static_assert(offsetof(Reply, fork_channel_fd) == 28);
 
 static_assert(std::atomic<int32_t>::is_always_lock_free);
 

@@ -68,7 +68,13 @@ __asm__(
 
 // ---- the vote round trip -------------------------------------------------------------
 
-const Reply& RoundTrip(long nr, const long* args, unsigned long ip) {
+long QueueSignalOnSelf(int sig) {
+  long pid = GateSyscall(SYS_getpid);
+  long tid = GateSyscall(SYS_gettid);
+  return GateSyscall(SYS_tgkill, pid, tid, sig);
+}
+
+Reply RoundTrip(long nr, const long* args, unsigned long ip) {
   Channel* ch = g_channel;
   uint32_t seq = ++g_seq;
   ch->request.seq = seq;
@@ -103,13 +109,92 @@ const Reply& RoundTrip(long nr, const long* args, unsigned long ip) {
     ch->replica_sleeping.store(0, std::memory_order_relaxed);
   }
   SHIM_CHECK(ch->reply.seq == seq, -EPROTO);
-  return ch->reply;
+  return ch->reply;  // a copy: after a fork the child's channel is another one
 }
 
-long QueueSignalOnSelf(int sig) {
-  long pid = GateSyscall(SYS_getpid);
-  long tid = GateSyscall(SYS_gettid);
-  return GateSyscall(SYS_tgkill, pid, tid, sig);
+// ---- recovery by cloning -----------------------------------------------------------------
+
+struct KernelItimer {
+  long interval_sec, interval_usec, value_sec, value_usec;
+};
+
+// The child of a kReplyFork: it takes over the channel the supervisor prepared for its slot,
+// mapped at the donor's channel address, so that the shim's own state (g_channel) stays
+// byte-identical to the donor's. It must never write into the donor's channel: on any
+// failure it exits without a word, and nmr-run sees a clone that never reported.
+void BecomeClone(int supervisor_fd) {
+  int32_t supervisor = g_channel->setup.supervisor_pid;
+  // PDEATHSIG is not inherited; re-arm it, then make sure nmr-run did not die meanwhile.
+  GateSyscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+  if (GateSyscall(SYS_getppid) != supervisor) {
+    GateSyscall(SYS_exit_group, 128 + SIGKILL);
+  }
+  char path[64];
+  char* p = AppendString(path, "/proc/");
+  p = AppendDecimal(p, supervisor);
+  p = AppendString(p, "/fd/");
+  AppendDecimal(p, supervisor_fd);
+  long fd = GateSyscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    GateSyscall(SYS_exit_group, 128 + SIGSYS);
+  }
+  long addr = GateSyscall(SYS_mmap, reinterpret_cast<long>(g_channel),
+                          static_cast<long>(kChannelSize), PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_FIXED, fd, 0);
+  GateSyscall(SYS_close, fd);
+  if (addr != reinterpret_cast<long>(g_channel)) {
+    GateSyscall(SYS_exit_group, 128 + SIGSYS);
+  }
+  // From here on g_channel is the clone's own channel.
+  SHIM_CHECK(g_channel->setup.magic == kChannelMagic, -EPROTO);
+  SHIM_CHECK(g_channel->setup.version == kProtocolVersion, -EPROTO);
+  g_channel->clone_pid.store(static_cast<int32_t>(GateSyscall(SYS_getpid)),
+                             std::memory_order_seq_cst);
+  GateSyscall(SYS_futex, reinterpret_cast<long>(&g_channel->clone_pid), FUTEX_WAKE, 1);
+}
+
+// fork(2) drops what a replica's clone must keep: pending signals, interval timers and the
+// robust-futex list. They are read before the fork and put back in the child.
+void ForkClone(int supervisor_fd) {
+  unsigned long pending = 0;
+  GateSyscall(SYS_rt_sigpending, reinterpret_cast<long>(&pending), 8);
+  KernelItimer timers[3] = {};
+  for (int which = 0; which < 3; ++which) {
+    GateSyscall(SYS_getitimer, which, reinterpret_cast<long>(&timers[which]));
+  }
+  long robust_head = 0;
+  long robust_length = 0;
+  GateSyscall(SYS_get_robust_list, 0, reinterpret_cast<long>(&robust_head),
+              reinterpret_cast<long>(&robust_length));
+  // CLONE_PARENT: the clone is nmr-run's child, as every replica is, so nmr-run reaps it.
+  long pid = GateSyscall(SYS_clone, CLONE_PARENT, 0, 0, 0, 0);
+  if (pid != 0) {
+    return;  // the donor (or a failed fork: nmr-run's deadline for the clone expires)
+  }
+  BecomeClone(supervisor_fd);
+  if (robust_head != 0) {
+    GateSyscall(SYS_set_robust_list, robust_head, robust_length);
+  }
+  for (int which = 0; which < 3; ++which) {
+    if (timers[which].value_sec != 0 || timers[which].value_usec != 0) {
+      GateSyscall(SYS_setitimer, which, reinterpret_cast<long>(&timers[which]), 0);
+    }
+  }
+  for (int sig = 1; sig <= 64; ++sig) {
+    if ((pending & (1UL << (sig - 1))) != 0) {
+      QueueSignalOnSelf(sig);
+    }
+  }
+}
+
+// One vote's round trip, and the fork a reply may ask for (both sides go on from here with
+// the same reply).
+Reply Exchange(long nr, const long* args, unsigned long ip) {
+  Reply reply = RoundTrip(nr, args, ip);
+  if ((reply.flags & kReplyFork) != 0) {
+    ForkClone(reply.fork_channel_fd);
+  }
+  return reply;
 }
 
 // Queues the signals a reply carries on this replica; returns the lowest, or 0. Delivered
@@ -147,7 +232,7 @@ long MapFile(const long* args) {
   // Voted even when it failed: every replica must report the same outcome (and the next
   // step waits for the slowest replica's vote, so the fd stays open until all have mapped).
   long done[6] = {addr, 0, 0, 0, 0, 0};
-  QueueReplySignals(RoundTrip(kPseudoSyscallMapDone, done, 0));
+  QueueReplySignals(Exchange(kPseudoSyscallMapDone, done, 0));
   return addr;
 }
 
@@ -186,7 +271,7 @@ bool ShouldRestart(int sig, uint32_t flags, unsigned long program_mask) {
 }  // namespace
 
 long Vote(long nr, const long* args, unsigned long ip, unsigned long program_mask) {
-  const Reply& reply = RoundTrip(nr, args, ip);
+  const Reply reply = Exchange(nr, args, ip);
   int first_signal = QueueReplySignals(reply);
   if ((reply.flags & kReplyInterrupted) != 0 && first_signal != 0 &&
       ShouldRestart(first_signal, reply.flags, program_mask)) {

@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
   std::optional<std::string> report_path;
   std::vector<std::string> injects;
   std::optional<std::string> log_level;
+  std::optional<std::string> on_divergence;
+  std::optional<std::string> forensics_dir;
   std::vector<std::string> command;
   app.add_option("-n,--replicas", replicas, "number of replicas (1-15; default 3)")
       ->check(CLI::Range(1, 15));
@@ -101,6 +103,11 @@ int main(int argc, char** argv) {
                  "test-only fault, e.g. kind=corrupt-vote,replica=1,at_vote=5 (repeatable)")
       ->allow_extra_args(false);
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
+  app.add_option("--on-divergence", on_divergence,
+                 "restart|kill|quarantine|abort (default: restart with 3 or more replicas, else "
+                 "kill)");
+  app.add_option("--forensics", forensics_dir,
+                 "directory for quarantine's forensic bundles (cores, divergence.json)");
   bool no_fast_path = false;
   app.add_flag("--no-fast-path", no_fast_path,
                "vote every syscall through the SIGSYS trap, none through the shim's libc "
@@ -165,6 +172,16 @@ int main(int argc, char** argv) {
   if (report_path) {
     policy.report = *report_path;
   }
+  if (on_divergence) {
+    auto action = nmr::ParseOnDivergence(*on_divergence);
+    if (!action) {
+      Fail("--on-divergence: " + action.error().message);
+    }
+    policy.on_divergence = *action;
+  }
+  if (forensics_dir) {
+    policy.forensics_dir = *forensics_dir;
+  }
   for (const std::string& spec : injects) {
     auto fault = nmr::ParseFaultSpec(spec);
     if (!fault) {
@@ -176,6 +193,22 @@ int main(int argc, char** argv) {
     if (fault.replica >= policy.replicas) {
       Fail("fault replica=" + std::to_string(fault.replica) + ": there are only " +
            std::to_string(policy.replicas) + " replicas (numbered from 0)");
+    }
+  }
+  // Paths the run will write must be writable before the program starts, not after.
+  if (policy.report) {
+    int fd = open(policy.report->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      Fail("report: cannot write " + *policy.report + ": " + strerror(errno));
+    }
+    close(fd);
+  }
+  if (policy.forensics_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(*policy.forensics_dir, ec);
+    if (ec || access(policy.forensics_dir->c_str(), W_OK) != 0) {
+      Fail("forensics.dir: cannot write into " + *policy.forensics_dir +
+           (ec ? ": " + ec.message() : std::string(": ") + strerror(errno)));
     }
   }
   std::shared_ptr<nmr::MainThreadSink> log_sink = SetUpLogging(policy, program_thread->get());

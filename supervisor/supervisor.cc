@@ -1,5 +1,7 @@
 #include "supervisor/supervisor.h"
 
+#include "supervisor/control.h"
+
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
@@ -33,10 +35,11 @@
 #include "supervisor/core/vote_engine.h"
 
 namespace nmr {
+
+std::atomic<uint32_t> g_event_word{0};
+
 namespace {
 
-// Bumped (and woken) by the signal handler and the executor: the control loop's doorbell.
-std::atomic<uint32_t> g_event_word{0};
 std::atomic<uint64_t> g_pending_signals{0};
 
 constexpr int kWatchedSignals[] = {SIGCHLD, SIGINT,  SIGTERM, SIGHUP,
@@ -49,6 +52,8 @@ void OnSignal(int sig) {
   g_event_word.fetch_add(1);
   syscall(SYS_futex, &g_event_word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
+
+}  // namespace
 
 int64_t NowMs() {
   timespec ts;
@@ -66,7 +71,7 @@ int64_t CpuNanoseconds(pid_t pid) {
   return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
 
-double CpuSeconds(const rusage& usage) {
+static double CpuSeconds(const rusage& usage) {
   return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
@@ -80,83 +85,12 @@ std::string DescribeStatus(int status) {
   return "exited with " + std::to_string(WEXITSTATUS(status));
 }
 
-struct Replica {
-  ReplicaProcess process;
-  bool running = true;    // not yet reaped
-  bool killed = false;    // we sent SIGKILL (its death is not a vote)
-  uint32_t seen_seq = 0;  // last request sequence consumed
-  bool has_call = false;  // `call` is its request awaiting a reply
-  Call call;
-  uint64_t votes = 0;
-  std::map<long, uint64_t> votes_by_nr;
-  int64_t cpu_ns_at_vote = 0;       // its CPU time when its latest vote was taken
-  int64_t cpu_ns_at_prev_vote = 0;  // ... and when the one before was
-  int status = 0;
-  double cpu_s = 0;
-};
-
-class Supervisor {
- public:
-  Supervisor(const RunConfig& config, ProgramThread& program_thread)
-      : config_(config),
-        policy_(config.policy),
-        program_thread_(program_thread),
-        engine_(policy_.replicas, policy_.vote_timeout_ms) {}
-
-  int Run();
-
- private:
-  Result<Ok> Start();
-  Result<Ok> StartReplicas(const std::string& path, const std::vector<std::string>& argv,
-                           const std::vector<std::string>& envp);
-  void ReplaceProgram(const Call& call);
-  void CloseOnExec();
-  void Loop();
-  void AfterPerformed();
-  void CheckStragglers();
-  void WaitForEvent(uint32_t event_seen);
-  bool AnyEvent(uint32_t event_seen) const;
-  void HandleSignals();
-  void Reap();
-  void PollChannels();
-  void TakeRequest(int r);
-  void Apply(EngineActions actions);
-  void Execute(const EngineAction& action);
-  void Reply(int r);
-  void Kill(const EngineAction& action);
-  void Finish(const EngineAction& action);
-  void StopAll();
-  void ForwardEarlyOutput();
-  int Conclude();
-  void RecordView();
-
-  const RunConfig& config_;
-  Policy policy_;
-  ProgramThread& program_thread_;
-  VoteEngine engine_;
-  // Created on the program thread (the executor must share its fd table).
-  std::unique_ptr<Executor> executor_;
-  std::unique_ptr<Performer> performer_;
-  bool replace_pending_ = false;      // an agreed execve: replace the replicas at the loop's top
-  uint64_t signals_for_program_ = 0;  // bit (sig - 1): sent to nmr-run, not yet delivered
-  bool interrupting_ = false;         // the executor's call is being cut short for them
-  int64_t signals_since_ms_ = 0;      // when the oldest of them arrived
-  uint32_t spin_iterations_ = 0;      // how long to poll before sleeping (see StartReplicas)
-  bool reap_pending_ = true;          // SIGCHLD came: call wait4
-  std::vector<Replica> replicas_;
-  std::unique_ptr<NotifyResponder> responder_;
-  bool executing_ = false;
-  Call executing_call_;    // the agreed call being performed (the leader may vote again first)
-  bool stopping_ = false;  // every replica is being killed; no more votes are taken
-  int leader_ = 0;         // the finishing decision's leader, for early output
-  Report report_;
-  std::chrono::steady_clock::time_point started_;
-  int exit_code_ = 0;
-  int exit_signal_ = 0;
-  double cpu_s_before_exec_ = 0;  // CPU time of replicas an execve replaced
-  int64_t step_cpu_ns_ = 0;       // CPU the decided step's leader needed for it
-  int64_t decided_at_ms_ = 0;     // when the current step was decided
-};
+Supervisor::Supervisor(const RunConfig& config, ProgramThread& program_thread)
+    : config_(config),
+      policy_(config.policy),
+      program_thread_(program_thread),
+      engine_(policy_.replicas, policy_.vote_timeout_ms),
+      fault_done_(policy_.faults.size(), false) {}
 
 Result<Ok> Supervisor::Start() {
   ResolveError resolve_error;
@@ -217,6 +151,8 @@ Result<Ok> Supervisor::StartReplicas(const std::string& path, const std::vector<
     exit_code_ = kExitOwnError;
     return spawned.error();
   }
+  plan_ = plan;
+  plan_.cwd_fd = -1;
   replicas_.clear();
   std::vector<int> listeners;
   for (ReplicaProcess& p : *spawned) {
@@ -269,27 +205,39 @@ void Supervisor::ReplaceProgram(const Call& call) {
   }
   spdlog::debug("[v{} s{}] execve {}: replacing the replicas", engine_.view(), engine_.seq(),
                 shown);
-  for (Replica& r : replicas_) {
-    if (r.running) {
-      kill(r.process.pid, SIGKILL);
-      int status;
-      rusage usage;
-      wait4(r.process.pid, &status, __WALL, &usage);
-      cpu_s_before_exec_ += CpuSeconds(usage);
+  for (std::vector<Replica>* list : {&replicas_, &retired_}) {
+    for (Replica& r : *list) {
+      if (r.running && r.process.pid > 0) {
+        kill(r.process.pid, SIGKILL);
+        int status;
+        rusage usage;
+        wait4(r.process.pid, &status, __WALL, &usage);
+        cpu_s_before_exec_ += CpuSeconds(usage);
+      }
       r.running = false;
     }
   }
+  // The new program starts at full strength: nothing is left to recover.
+  held_.clear();
+  restarts_.clear();
+  equalized_ = false;
   CloseOnExec();
   report_.execs++;
   engine_ = VoteEngine(policy_.replicas, policy_.vote_timeout_ms, engine_.view() + 1);
   // nmr-run's own fds (pipes, listeners) and forking belong to the main thread.
   Result<Ok> started = Ok{};
   program_thread_.RunOnMain([&] {
-    for (Replica& r : replicas_) {
-      munmap(r.process.channel, kChannelSize);
-      close(r.process.stdout_pipe);
-      close(r.process.stderr_pipe);
+    for (std::vector<Replica>* list : {&replicas_, &retired_}) {
+      for (Replica& r : *list) {
+        munmap(r.process.channel, kChannelSize);
+        for (int fd : {r.process.stdout_pipe, r.process.stderr_pipe, r.channel_fd}) {
+          if (fd >= 0) {
+            close(fd);
+          }
+        }
+      }
     }
+    retired_.clear();
     responder_.reset();
     started = StartReplicas(path, argv, envp);
   });
@@ -327,6 +275,7 @@ void Supervisor::RecordView() { report_.views.push_back({engine_.view(), engine_
 
 int Supervisor::Run() {
   started_ = std::chrono::steady_clock::now();
+  started_ms_ = NowMs();
   report_.replicas = policy_.replicas;
   report_.program = config_.argv;
   spdlog::debug("starting {} replica(s) of {}", policy_.replicas, config_.argv[0]);
@@ -352,10 +301,20 @@ int Supervisor::Run() {
   return Conclude();
 }
 
+// Whether the process is stopped (SIGSTOP, a terminal stop): it can make no progress at all.
+static bool IsStopped(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  size_t paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() &&
+         (text[paren + 2] == 'T' || text[paren + 2] == 't');
+}
+
 // A replica that has not voted by the deadline is hung only if it has used more CPU since
 // its last vote than the step's leader needed for the same step, plus the timeout as a
 // margin (DESIGN.md: on 2 cores a healthy replica is often merely late, because it got less
-// CPU). One that has used almost none for 10 timeouts (stuck, not spinning) is hung too.
+// CPU). One that is stopped, or has used almost none for 10 timeouts (stuck, not spinning),
+// is hung too.
 // Otherwise the deadline moves on.
 void Supervisor::CheckStragglers() {
   std::optional<int64_t> deadline = engine_.NextDeadline();
@@ -367,8 +326,11 @@ void Supervisor::CheckStragglers() {
   bool stuck_too_long = now - decided_at_ms_ >= 10LL * policy_.vote_timeout_ms;
   for (int r : engine_.Stragglers()) {
     const Replica& replica = replicas_[r];
+    if (replica.clone_pending) {
+      continue;  // CheckClones gives a clone its own deadline
+    }
     int64_t used = CpuNanoseconds(replica.process.pid) - replica.cpu_ns_at_vote;
-    if (used > step_cpu_ns_ + margin_ns || stuck_too_long) {
+    if (used > step_cpu_ns_ + margin_ns || stuck_too_long || IsStopped(replica.process.pid)) {
       Apply(engine_.OnHung(r, now));
     }
   }
@@ -418,17 +380,24 @@ void Supervisor::Loop() {
       continue;
     }
     if (!stopping_) {
+      InjectTimedFaults();
+      CheckClones();
       PollChannels();
       CheckStragglers();
       Apply(engine_.OnTick(NowMs()));
+      AtBoundary();
     }
-    bool any_running =
-        std::any_of(replicas_.begin(), replicas_.end(), [](const Replica& r) { return r.running; });
-    if (!any_running) {
+    if (!AnyRunning()) {
       return;
     }
     WaitForEvent(event_seen);
   }
+}
+
+bool Supervisor::AnyRunning() const {
+  auto running = [](const Replica& r) { return r.running; };
+  return std::any_of(replicas_.begin(), replicas_.end(), running) ||
+         std::any_of(retired_.begin(), retired_.end(), running);
 }
 
 bool Supervisor::AnyEvent(uint32_t event_seen) const {
@@ -439,6 +408,12 @@ bool Supervisor::AnyEvent(uint32_t event_seen) const {
     return false;
   }
   for (const Replica& r : replicas_) {
+    if (r.clone_pending) {
+      if (r.running && r.process.channel->clone_pid.load(std::memory_order_seq_cst) != 0) {
+        return true;
+      }
+      continue;
+    }
     if (r.running && !r.killed && !r.has_call &&
         r.process.channel->request_seq.load(std::memory_order_seq_cst) != r.seen_seq) {
       return true;
@@ -470,13 +445,26 @@ void Supervisor::WaitForEvent(uint32_t event_seen) {
   add(event_seen, &g_event_word, FUTEX_32 | kPrivate);
   if (!stopping_) {
     for (Replica& r : replicas_) {
-      if (r.running && !r.killed && !r.has_call) {
+      if (r.clone_pending && r.running) {
+        add(0, &r.process.channel->clone_pid, FUTEX_32);  // the clone reports in
+      } else if (r.running && !r.killed && !r.has_call) {
         r.process.channel->supervisor_sleeping.store(1, std::memory_order_seq_cst);
         add(r.seen_seq, &r.process.channel->request_seq, FUTEX_32);  // shared with the replica
       }
     }
   }
   std::optional<int64_t> next = engine_.NextDeadline();
+  auto earliest = [&next](std::optional<int64_t> other) {
+    if (other && (!next || *other < *next)) {
+      next = other;
+    }
+  };
+  earliest(NextFaultDeadline());
+  for (const Replica& r : replicas_) {
+    if (r.clone_pending && r.running) {
+      earliest(r.clone_deadline_ms);
+    }
+  }
   if (interrupting_ && executing_) {
     // The interrupt may have arrived before the call started waiting: send it again soon.
     int64_t retry = NowMs() + 20;
@@ -562,22 +550,39 @@ void Supervisor::Reap() {
       return;
     }
     for (size_t i = 0; i < replicas_.size(); ++i) {
-      Replica& r = replicas_[i];
-      if (r.process.pid != pid) {
-        continue;
+      if (replicas_[i].process.pid == pid && replicas_[i].running) {
+        OnReaped(replicas_[i], status, CpuSeconds(usage), true, static_cast<int>(i));
       }
-      r.running = false;
-      r.status = status;
-      r.cpu_s = CpuSeconds(usage);
-      if (r.process.channel->fatal.code != 0) {
-        spdlog::error("replica {}: shim failed at shim.cc:{} ({})", i,
-                      r.process.channel->fatal.line, strerror(-r.process.channel->fatal.code));
+    }
+    for (Replica& r : retired_) {
+      if (r.process.pid == pid && r.running) {
+        OnReaped(r, status, CpuSeconds(usage), false, -1);
       }
-      if (!r.killed) {
-        spdlog::debug("[v{} s{}] replica {} {}", engine_.view(), engine_.seq(), i,
-                      DescribeStatus(status));
-        Apply(engine_.OnDeath(static_cast<int>(i), DeathDigest(status), NowMs()));
-      }
+    }
+    // Anything else is a clone that died before it reported: CheckClones times it out.
+  }
+}
+
+void Supervisor::OnReaped(Replica& r, int status, double cpu_s, bool current, int slot) {
+  r.running = false;
+  r.status = status;
+  r.cpu_s += cpu_s;
+  if (r.process.channel->fatal.code != 0) {
+    spdlog::error("replica {}: shim failed at shim.cc:{} ({})", slot, r.process.channel->fatal.line,
+                  strerror(-r.process.channel->fatal.code));
+  }
+  if (!current) {
+    munmap(r.process.channel, kChannelSize);
+    r.process.channel = nullptr;
+    return;
+  }
+  if (!r.killed) {
+    spdlog::debug("[v{} s{}] replica {} {}", engine_.view(), engine_.seq(), slot,
+                  DescribeStatus(status));
+    if (r.process.channel->fatal.code != 0) {
+      Apply(engine_.OnFaulty(slot, KillReason::kProtocol, NowMs()));
+    } else {
+      Apply(engine_.OnDeath(slot, DeathDigest(status), NowMs()));
     }
   }
 }
@@ -585,7 +590,7 @@ void Supervisor::Reap() {
 void Supervisor::PollChannels() {
   for (size_t i = 0; i < replicas_.size() && !stopping_; ++i) {
     Replica& r = replicas_[i];
-    if (!r.running || r.killed || r.has_call) {
+    if (!r.running || r.killed || r.has_call || r.clone_pending) {
       continue;
     }
     uint32_t seq = r.process.channel->request_seq.load(std::memory_order_acquire);
@@ -613,17 +618,9 @@ void Supervisor::TakeRequest(int i) {
   r.has_call = true;
   ++r.votes;
   ++r.votes_by_nr[r.call.nr];
-  for (const FaultSpec& fault : policy_.faults) {
-    uint64_t count =
-        fault.syscall < 0 ? r.votes : (fault.syscall == r.call.nr ? r.votes_by_nr[r.call.nr] : 0);
-    if (fault.replica == i && fault.at_vote == count) {
-      std::string what = FlipOneBit(r.call);
-      std::string note = "corrupt-vote: replica " + std::to_string(i) + ", vote " +
-                         std::to_string(r.votes) + " (" + SyscallName(r.call.nr) + "): flipped " +
-                         what;
-      spdlog::info("injected {}", note);
-      report_.injected.push_back(note);
-    }
+  InjectAtVote(i);
+  if (!r.running || r.killed) {
+    return;  // a kill injected at this vote: its death is its vote
   }
   bool terminal = r.call.nr == SYS_exit_group || r.call.nr == SYS_exit;
   Apply(engine_.OnVote(i, r.call.digest, terminal, NowMs()));
@@ -663,6 +660,7 @@ void Supervisor::Execute(const EngineAction& action) {
   spdlog::debug("[v{} s{}] agreed: {}", action.view, action.seq, DescribeCall(call));
   // The leader's call is copied: its slot may be refilled before the stragglers are judged.
   executing_call_ = call;
+  hold_step_ = HoldingReplies();
   step_cpu_ns_ = leader.cpu_ns_at_vote - leader.cpu_ns_at_prev_vote;
   decided_at_ms_ = NowMs();
   if (performer_->Start(executing_call_, leader.process.pid)) {
@@ -677,6 +675,14 @@ void Supervisor::Execute(const EngineAction& action) {
 }
 
 void Supervisor::Reply(int i) {
+  if (hold_step_) {
+    held_.push_back(i);  // released at the boundary (recovery.cc)
+    return;
+  }
+  WriteReply(i, -1);
+}
+
+void Supervisor::WriteReply(int i, int fork_channel_fd) {
   Replica& r = replicas_[i];
   const Outcome& outcome = performer_->outcome();
   ProcessMemory memory(r.process.pid);
@@ -691,7 +697,8 @@ void Supervisor::Reply(int i) {
   ch->reply.action = outcome.action;
   ch->reply.value = outcome.value;
   ch->reply.signals = outcome.signals;
-  ch->reply.flags = outcome.flags;
+  ch->reply.flags = outcome.flags | (fork_channel_fd >= 0 ? kReplyFork : 0);
+  ch->reply.fork_channel_fd = fork_channel_fd;
   r.has_call = false;
   ch->reply_seq.store(r.seen_seq, std::memory_order_seq_cst);
   if (ch->replica_sleeping.load(std::memory_order_seq_cst) != 0) {
@@ -711,12 +718,26 @@ void Supervisor::Kill(const EngineAction& action) {
     d.view = action.view;
     d.replica = action.replica;
     d.reason = KillReasonName(action.reason);
-    if (action.reason == KillReason::kCrashed) {
+    if (r.clone_pending) {
+      d.syscall = "none";
+      d.detail = "the clone never reported (its donor could not fork, or it died at once)";
+    } else if (action.reason == KillReason::kCrashed) {
       d.syscall = "death";
       d.detail = DescribeStatus(r.status);
     } else if (action.reason == KillReason::kHung) {
       d.syscall = "none";
-      d.detail = "no vote within " + std::to_string(policy_.vote_timeout_ms) + " ms of the quorum";
+      d.detail = "no vote within " + std::to_string(policy_.vote_timeout_ms) +
+                 " ms of the quorum" + (IsStopped(r.process.pid) ? " (stopped)" : "");
+    } else if (action.reason == KillReason::kScrub) {
+      d.syscall = "none";
+      d.detail = "its writable memory differs from the majority's";
+    } else if (action.reason == KillReason::kProtocol) {
+      d.syscall = "none";
+      d.detail = r.process.channel->fatal.code != 0
+                     ? "its shim failed at shim.cc:" +
+                           std::to_string(r.process.channel->fatal.line) + " (" +
+                           strerror(-r.process.channel->fatal.code) + ")"
+                     : "nonsense in its channel";
     } else {
       d.syscall = SyscallName(r.call.nr);
       d.detail = DescribeDifference(r.call, executing_call_);
@@ -725,12 +746,20 @@ void Supervisor::Kill(const EngineAction& action) {
                  action.replica, d.reason, d.syscall, d.detail, engine_.Members().size());
     report_.divergences.push_back(d);
   }
-  if (r.running && !r.killed) {
+  if (r.running && !r.killed && r.process.pid > 0) {
     kill(r.process.pid, SIGKILL);
   }
   r.killed = true;
-  if (policy_.on_divergence == OnDivergence::kAbort && action.reason != KillReason::kFinished &&
-      !stopping_) {
+  if (r.clone_pending) {
+    r.running = false;  // no process we know of; PDEATHSIG ends it if it exists
+  }
+  // Its reply, if it was held for the boundary, will never be sent.
+  held_.erase(std::remove(held_.begin(), held_.end(), action.replica), held_.end());
+  if (action.reason != KillReason::kFinished) {
+    QueueRestart(action);
+  }
+  if (policy_.EffectiveOnDivergence() == OnDivergence::kAbort &&
+      action.reason != KillReason::kFinished && !stopping_) {
     spdlog::error("[v{} s{}] stopping the run (on_divergence: abort)", action.view, action.seq);
     report_.outcome = "divergence-abort";
     exit_code_ = kExitNoMajority;
@@ -741,6 +770,7 @@ void Supervisor::Kill(const EngineAction& action) {
 void Supervisor::Finish(const EngineAction& action) {
   Replica& leader = replicas_[action.replica];
   leader_ = action.replica;
+  hold_step_ = false;  // the program ends: nothing to recover
   if (leader.has_call && (leader.call.nr == SYS_exit_group || leader.call.nr == SYS_exit)) {
     report_.outcome = "exit";
     exit_code_ = static_cast<int>(leader.call.args[0] & 0xff);
@@ -764,7 +794,16 @@ void Supervisor::ForwardEarlyOutput() {
   if (replicas_.empty()) {
     return;
   }
-  const ReplicaProcess& p = replicas_[leader_].process;
+  const ReplicaProcess* original = &replicas_[leader_].process;
+  for (const Replica& r : replicas_) {
+    if (original->stdout_pipe < 0 && r.process.stdout_pipe >= 0) {
+      original = &r.process;  // a clone has no pipes of its own: its donor's are the same
+    }
+  }
+  const ReplicaProcess& p = *original;
+  if (p.stdout_pipe < 0) {
+    return;
+  }
   for (auto [from, to] : {std::pair{p.stdout_pipe, 1}, std::pair{p.stderr_pipe, 2}}) {
     char buffer[4096];
     ssize_t n;
@@ -818,8 +857,6 @@ int Supervisor::Conclude() {
   }
   return exit_code_;
 }
-
-}  // namespace
 
 void InstallSupervisorSignals() {
   sigprocmask(SIG_SETMASK, nullptr, &g_original_mask);

@@ -25,11 +25,18 @@ struct Choice {
 };
 
 constexpr Choice<OnDivergence> kOnDivergenceChoices[] = {
+    {"restart", OnDivergence::kRestart},
     {"kill", OnDivergence::kKill},
+    {"quarantine", OnDivergence::kQuarantine},
     {"abort", OnDivergence::kAbort},
 };
-// In DESIGN.md but not built yet: said so, so that nobody takes them for typos.
-constexpr std::string_view kLaterOnDivergence[] = {"restart", "quarantine"};
+
+constexpr Choice<FaultRegion> kRegionChoices[] = {
+    {"heap", FaultRegion::kHeap},
+    {"stack", FaultRegion::kStack},
+    {"data", FaultRegion::kData},
+    {"any", FaultRegion::kAny},
+};
 
 // The names spdlog's level::from_str knows, minus its aliases ("warning", "err"), so that the
 // file and --log-level spell levels one way.
@@ -39,6 +46,10 @@ constexpr Choice<std::string_view> kLogLevelChoices[] = {
 };
 
 constexpr Choice<FaultSpec::Kind> kFaultKindChoices[] = {
+    {"kill", FaultSpec::Kind::kKill},
+    {"stop", FaultSpec::Kind::kStop},
+    {"bitflip-register", FaultSpec::Kind::kBitflipRegister},
+    {"bitflip-memory", FaultSpec::Kind::kBitflipMemory},
     {"corrupt-vote", FaultSpec::Kind::kCorruptVote},
 };
 
@@ -54,6 +65,10 @@ constexpr IntRule kReplicasRule{1, 15, "an integer from 1 to 15"};
 constexpr IntRule kTimeoutRule{1, 3'600'000, "a positive integer"};
 constexpr IntRule kFaultReplicaRule{0, INT_MAX, "an integer >= 0"};
 constexpr IntRule kAtVoteRule{1, INT64_MAX, "an integer >= 1"};
+constexpr IntRule kAfterMsRule{0, INT64_MAX, "an integer >= 0"};
+constexpr IntRule kSeedRule{0, INT64_MAX, "an integer >= 0"};
+constexpr IntRule kMaxRestartsRule{0, 1'000'000, "an integer >= 0"};
+constexpr IntRule kScrubIntervalRule{1, 3'600'000, "a positive integer"};
 
 // The keys each map accepts, and those DESIGN.md promises for later milestones (rejected with
 // a message that says so rather than "unknown").
@@ -62,17 +77,23 @@ struct KeySet {
   std::span<const std::string_view> later;
 };
 
-constexpr std::string_view kTopKeys[] = {"replicas", "vote",   "on_divergence",
-                                         "log",      "report", "faults"};
-constexpr std::string_view kTopLaterKeys[] = {"max_restarts", "syscalls", "nondeterminism"};
+constexpr std::string_view kTopKeys[] = {"replicas", "vote",      "on_divergence", "max_restarts",
+                                         "scrub",    "forensics", "log",           "report",
+                                         "faults"};
+constexpr std::string_view kTopLaterKeys[] = {"syscalls", "nondeterminism"};
+constexpr std::string_view kScrubKeys[] = {"interval_ms"};
+constexpr std::string_view kForensicsKeys[] = {"dir"};
 constexpr std::string_view kVoteKeys[] = {"timeout_ms"};
 constexpr std::string_view kVoteLaterKeys[] = {"compare"};
 constexpr std::string_view kLogKeys[] = {"level", "file"};
-constexpr std::string_view kFaultKeys[] = {"kind", "replica", "at_vote", "syscall"};
+constexpr std::string_view kFaultKeys[] = {"kind", "replica", "at_vote", "after_ms", "syscall",
+                                           "register", "bit", "region", "seed"};
 
 constexpr KeySet kTopKeySet{kTopKeys, kTopLaterKeys};
 constexpr KeySet kVoteKeySet{kVoteKeys, kVoteLaterKeys};
 constexpr KeySet kLogKeySet{kLogKeys, {}};
+constexpr KeySet kScrubKeySet{kScrubKeys, {}};
+constexpr KeySet kForensicsKeySet{kForensicsKeys, {}};
 constexpr KeySet kFaultKeySet{kFaultKeys, {}};
 
 // What is wrong with a value, for a person; nullopt when nothing is. Callers add the where.
@@ -165,6 +186,43 @@ Problem SetFaultField(std::string_view key, std::string_view value, FaultSpec* f
     fault->at_vote = static_cast<uint64_t>(number);
     return std::nullopt;
   }
+  if (key == "after_ms") {
+    if (Problem problem = ParseInt(value, kAfterMsRule, &number)) {
+      return problem;
+    }
+    fault->after_ms = static_cast<uint64_t>(number);
+    return std::nullopt;
+  }
+  if (key == "seed") {
+    if (Problem problem = ParseInt(value, kSeedRule, &number)) {
+      return problem;
+    }
+    fault->seed = static_cast<uint64_t>(number);
+    return std::nullopt;
+  }
+  if (key == "bit") {
+    if (Problem problem = ParseInt(value, IntRule{0, 63, "an integer from 0 to 63"}, &number)) {
+      return problem;
+    }
+    fault->bit = static_cast<int>(number);
+    return std::nullopt;
+  }
+  if (key == "region") {
+    return ParseChoice(value, kRegionChoices, &fault->region);
+  }
+  if (key == "register") {
+    for (int i = 0; i < kFaultRegisterCount; ++i) {
+      if (value == kFaultRegisters[i]) {
+        fault->register_index = i;
+        return std::nullopt;
+      }
+    }
+    std::string_view names[kFaultRegisterCount];
+    for (int i = 0; i < kFaultRegisterCount; ++i) {
+      names[i] = kFaultRegisters[i];
+    }
+    return "expected one of " + Join(names) + "; got " + Quote(value);
+  }
   if (key == "syscall") {
     long nr = SyscallNumber(std::string(value).c_str());
     if (nr < 0) {
@@ -174,6 +232,34 @@ Problem SetFaultField(std::string_view key, std::string_view value, FaultSpec* f
     return std::nullopt;
   }
   return UnknownKey(key, kFaultKeySet);
+}
+
+// What the keys of one fault say together; nullopt when they fit.
+Problem CheckFault(const FaultSpec& fault) {
+  using Kind = FaultSpec::Kind;
+  if (fault.at_vote && fault.after_ms) {
+    return "at_vote and after_ms exclude each other (a fault happens once)";
+  }
+  if (fault.syscall >= 0 && fault.after_ms) {
+    return "syscall counts votes; it goes with at_vote, not after_ms";
+  }
+  if (fault.kind == Kind::kCorruptVote && fault.after_ms) {
+    return "corrupt-vote changes a vote, so it takes at_vote, not after_ms";
+  }
+  if (fault.register_index >= 0 && fault.kind != Kind::kBitflipRegister) {
+    return "register is for kind bitflip-register";
+  }
+  if (fault.region != FaultRegion::kAny && fault.kind != Kind::kBitflipMemory) {
+    return "region is for kind bitflip-memory";
+  }
+  if (fault.bit >= 0 && fault.kind != Kind::kBitflipRegister &&
+      fault.kind != Kind::kBitflipMemory) {
+    return "bit is for kinds bitflip-register and bitflip-memory";
+  }
+  if (fault.bit > 7 && fault.kind == Kind::kBitflipMemory) {
+    return "bit: a memory flip names a bit of a byte, 0 to 7";
+  }
+  return std::nullopt;
 }
 
 std::string MissingFaultKind() {
@@ -256,11 +342,29 @@ class PolicyReader {
       });
     }
     if (f.name == "on_divergence") {
-      if (f.node.IsScalar() && Contains(kLaterOnDivergence, f.node.Scalar())) {
-        return At(f, Quote(f.node.Scalar()) + " is not supported yet; expected one of " +
-                         ChoiceNames(kOnDivergenceChoices));
+      OnDivergence action;
+      if (auto err = ReadChoice(f, kOnDivergenceChoices, &action)) {
+        return err;
       }
-      return ReadChoice(f, kOnDivergenceChoices, &policy->on_divergence);
+      policy->on_divergence = action;
+      return std::nullopt;
+    }
+    if (f.name == "max_restarts") {
+      return ReadInt(f, kMaxRestartsRule, &policy->max_restarts);
+    }
+    if (f.name == "scrub") {
+      return ReadMap(f, kScrubKeySet, [&](const Field& v) {
+        int interval = 0;
+        if (auto err = ReadInt(v, kScrubIntervalRule, &interval)) {
+          return err;
+        }
+        policy->scrub_interval_ms = interval;
+        return std::optional<Error>();
+      });
+    }
+    if (f.name == "forensics") {
+      return ReadMap(f, kForensicsKeySet,
+                     [&](const Field& v) { return ReadPath(v, &policy->forensics_dir); });
     }
     if (f.name == "log") {
       return ReadMap(f, kLogKeySet, [&](const Field& l) { return ReadLogKey(l, policy); });
@@ -311,6 +415,9 @@ class PolicyReader {
       }
       if (!has_kind) {
         return At(entry.path + ".kind", entry.line, MissingFaultKind());
+      }
+      if (auto err = Check(entry, CheckFault(fault))) {
+        return err;
       }
       faults->push_back(fault);
     }
@@ -484,16 +591,34 @@ Result<FaultSpec> ParseFaultSpec(std::string_view spec) {
   if (!Contains(seen, "kind")) {
     return InjectError("kind", MissingFaultKind());
   }
+  if (Problem problem = CheckFault(fault)) {
+    return InjectError("", *problem);
+  }
   return fault;
 }
 
-const char* FaultKindName(FaultSpec::Kind kind) {
-  for (const Choice<FaultSpec::Kind>& choice : kFaultKindChoices) {
-    if (choice.value == kind) {
-      return choice.name.data();  // the table's literals are NUL-terminated
+template <typename T, size_t N>
+const char* NameOf(const Choice<T> (&choices)[N], T value) {
+  for (const Choice<T>& choice : choices) {
+    if (choice.value == value) {
+      return choice.name.data();  // the tables' literals are NUL-terminated
     }
   }
   return "unknown";
+}
+
+const char* FaultKindName(FaultSpec::Kind kind) { return NameOf(kFaultKindChoices, kind); }
+const char* OnDivergenceName(OnDivergence action) {
+  return NameOf(kOnDivergenceChoices, action);
+}
+const char* FaultRegionName(FaultRegion region) { return NameOf(kRegionChoices, region); }
+
+Result<OnDivergence> ParseOnDivergence(std::string_view text) {
+  OnDivergence action;
+  if (Problem problem = ParseChoice(text, kOnDivergenceChoices, &action)) {
+    return MakeError(*problem);
+  }
+  return action;
 }
 
 bool IsValidLogLevel(std::string_view level) {

@@ -29,6 +29,22 @@ nlohmann::json ToJson(const Report& report) {
     j["views"].push_back({{"view", v.view}, {"members", v.members}});
   }
   j["restarts"] = report.restarts;
+  j["recoveries"] = nlohmann::json::array();
+  for (const RecoveryRecord& r : report.recoveries) {
+    j["recoveries"].push_back({{"seq", r.seq},
+                               {"view_before", r.view_before},
+                               {"view_after", r.view_after},
+                               {"slot", r.slot},
+                               {"donor", r.donor},
+                               {"reason", r.reason},
+                               {"verified_with", r.verified_with},
+                               {"bytes_compared", r.bytes_compared},
+                               {"digest_ms", r.digest_ms},
+                               {"ms", r.ms},
+                               {"completed", r.completed}});
+  }
+  j["scrubs"] = report.scrubs;
+  j["degraded"] = report.degraded ? nlohmann::json(*report.degraded) : nlohmann::json(nullptr);
   j["execs"] = report.execs;
   j["injected"] = report.injected;
   j["refused"] = report.refused;

@@ -20,6 +20,21 @@ struct DivergenceRecord {
   std::string detail;   // e.g. "killed by SIGSEGV", "write differs from the majority"
 };
 
+// One restart by cloning: slot `slot` got a clone of `donor` at step `seq`.
+struct RecoveryRecord {
+  uint64_t seq = 0;
+  uint32_t view_before = 0;  // the view that dropped the faulty replica
+  uint32_t view_after = 0;   // the view the clone joined
+  int slot = -1;
+  int donor = -1;
+  std::string reason;       // why the slot was emptied: diverged | crashed | hung | scrub | ...
+  int verified_with = -1;   // the member whose memory digest matched the donor's
+  uint64_t bytes_compared = 0;
+  double digest_ms = 0;     // digesting the members' memory
+  double ms = -1;           // from detection to full strength (the clone reported); -1: never
+  bool completed = false;
+};
+
 struct ViewRecord {
   uint32_t view = 0;
   std::vector<int> members;
@@ -38,8 +53,11 @@ struct Report {
   std::vector<DivergenceRecord> divergences;
   std::vector<ViewRecord> views;
   int restarts = 0;
+  std::vector<RecoveryRecord> recoveries;
+  int scrubs = 0;                    // boundaries at which memory was compared for scrubbing
+  std::optional<std::string> degraded;  // why the run stopped recovering, if it did
   int execs = 0;  // execve calls that replaced the program
-  std::vector<std::string> injected;
+  std::vector<std::string> injected;  // "replica R, vote K (or T ms): what was done"
   std::map<std::string, uint64_t> refused;  // "syscall: what" -> count (ENOSYS, ENOTTY, ...)
   double wall_s = 0;
   std::vector<double> cpu_s;  // per replica, user + system

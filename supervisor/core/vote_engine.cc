@@ -12,6 +12,10 @@ const char* KillReasonName(KillReason reason) {
       return "crashed";
     case KillReason::kHung:
       return "hung";
+    case KillReason::kScrub:
+      return "scrub";
+    case KillReason::kProtocol:
+      return "protocol";
     case KillReason::kFinished:
       return "finished";
   }
@@ -112,6 +116,29 @@ EngineActions VoteEngine::OnHung(int r, int64_t now_ms) {
   Remove(r, KillReason::kHung, out);
   Evaluate(now_ms, out);
   return out;
+}
+
+EngineActions VoteEngine::OnFaulty(int r, KillReason reason, int64_t now_ms) {
+  EngineActions out;
+  if (finished_ || !replicas_[r].alive) {
+    return out;
+  }
+  Remove(r, reason, out);
+  Evaluate(now_ms, out);
+  return out;
+}
+
+bool VoteEngine::BetweenSteps(int r) const {
+  const Replica& rep = replicas_[r];
+  return rep.alive && !rep.vote && !rep.early && rep.next_step > (decided_ ? step_ : step_ - 1);
+}
+
+void VoteEngine::OnJoin(int r, int donor) {
+  NMR_CHECK(!finished_ && !replicas_[r].alive && BetweenSteps(donor));
+  Replica clone;
+  clone.next_step = replicas_[donor].next_step;
+  replicas_[r] = clone;
+  ++view_;
 }
 
 void VoteEngine::Record(int r, VoteValue value, bool terminal, bool death, EngineActions&) {

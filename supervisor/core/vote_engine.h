@@ -30,10 +30,13 @@ enum class KillReason {
   kDiverged,  // voted for something else than the majority
   kCrashed,   // died (the death was its vote) while the majority did something else
   kHung,      // no vote within the timeout after a quorum voted
+  kScrub,     // its memory differs from the majority's (a latent fault, found by scrubbing)
+  kProtocol,  // nonsense in its channel (a record it could not have written, a fatal line)
   kFinished,  // the program ended by majority; the remaining replicas are stopped
 };
 
-// "diverged", "crashed", "hung", "finished": the report's and the log's words.
+// "diverged", "crashed", "hung", "scrub", "protocol", "finished": the report's and the
+// log's words.
 const char* KillReasonName(KillReason reason);
 
 struct EngineAction {
@@ -69,6 +72,15 @@ class VoteEngine {
   EngineActions OnTick(int64_t now_ms);
   // The caller found straggler `r` hung (it burnt CPU without voting): kill it alone.
   EngineActions OnHung(int r, int64_t now_ms);
+  // The caller found member `r` faulty outside a vote (scrubbing, protocol nonsense): it
+  // leaves the view as if it had been outvoted.
+  EngineActions OnFaulty(int r, KillReason reason, int64_t now_ms);
+  // A clone of member `donor` takes the dead slot `r` and joins the view (recovery). The
+  // donor must be between steps: replied, and not voted on its next step yet; the clone's
+  // next vote belongs to the same step as the donor's.
+  void OnJoin(int r, int donor);
+  // Whether `r` is a member that has been replied and has not voted since (a possible donor).
+  bool BetweenSteps(int r) const;
 
   std::optional<int64_t> NextDeadline() const { return deadline_; }
   // The caller judged the stragglers merely slow (see Supervisor::CheckStragglers).
@@ -83,6 +95,7 @@ class VoteEngine {
   uint64_t seq() const { return step_; }
   std::vector<int> Members() const;
   bool IsMember(int r) const { return replicas_[r].alive; }
+  int slots() const { return static_cast<int>(replicas_.size()); }
   bool finished() const { return finished_; }
 
   static int Quorum(int members) { return members / 2 + 1; }

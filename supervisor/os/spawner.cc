@@ -210,43 +210,6 @@ long RawFutex(void* word, int op, uint32_t value, const timespec* timeout = null
   _exit(kExitNotFound);
 }
 
-Result<Channel*> CreateChannel(const SpawnPlan& plan, int replica, int* fd_out) {
-  int fd =
-      static_cast<int>(syscall(SYS_memfd_create, "nmr-channel", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (fd < 0) {
-    return MakeError("memfd_create: " + Errno(errno), errno);
-  }
-  // Sealed at its size: a replica cannot shrink it under the supervisor (SIGBUS). There is
-  // no name anywhere, so nothing can be left behind however nmr-run ends.
-  if (ftruncate(fd, kChannelSize) != 0 ||
-      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
-    int e = errno;
-    close(fd);
-    return MakeError("sealing the channel: " + Errno(e), e);
-  }
-  void* map = mmap(nullptr, kChannelSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (map == MAP_FAILED) {
-    int e = errno;
-    close(fd);
-    return MakeError("mapping the channel: " + Errno(e), e);
-  }
-  auto* channel = static_cast<Channel*>(map);
-  ChannelSetup& setup = channel->setup;
-  setup.magic = kChannelMagic;
-  setup.version = kProtocolVersion;
-  setup.replica = static_cast<uint32_t>(replica);
-  setup.virtual_pid = plan.virtual_pid;
-  setup.supervisor_pid = getpid();
-  setup.executor_tid = plan.executor_tid;
-  setup.filter_length = static_cast<uint32_t>(plan.shim_filter.size());
-  setup.fast_path = plan.fast_path ? 1 : 0;
-  setup.spin_iterations = plan.spin_iterations;
-  std::memcpy(setup.filter, plan.shim_filter.data(), plan.shim_filter.size() * sizeof(sock_filter));
-  channel->spawn_listener_fd.store(-1);
-  *fd_out = fd;
-  return channel;
-}
-
 // The bytes from the stack pointer to the top of the [stack] mapping at the exec stop: what
 // the kernel put there (argv, envp, auxv, the strings, AT_RANDOM's bytes). 0 if unreadable.
 uint64_t DigestInitialStack(pid_t pid) {
@@ -424,6 +387,43 @@ Result<std::vector<ReplicaProcess>> SpawnReplicas(const SpawnPlan& plan) {
     }
   }
   return replicas;
+}
+
+Result<Channel*> CreateChannel(const SpawnPlan& plan, int replica, int* fd_out) {
+  int fd =
+      static_cast<int>(syscall(SYS_memfd_create, "nmr-channel", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (fd < 0) {
+    return MakeError("memfd_create: " + Errno(errno), errno);
+  }
+  // Sealed at its size: a replica cannot shrink it under the supervisor (SIGBUS). There is
+  // no name anywhere, so nothing can be left behind however nmr-run ends.
+  if (ftruncate(fd, kChannelSize) != 0 ||
+      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    int e = errno;
+    close(fd);
+    return MakeError("sealing the channel: " + Errno(e), e);
+  }
+  void* map = mmap(nullptr, kChannelSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) {
+    int e = errno;
+    close(fd);
+    return MakeError("mapping the channel: " + Errno(e), e);
+  }
+  auto* channel = static_cast<Channel*>(map);
+  ChannelSetup& setup = channel->setup;
+  setup.magic = kChannelMagic;
+  setup.version = kProtocolVersion;
+  setup.replica = static_cast<uint32_t>(replica);
+  setup.virtual_pid = plan.virtual_pid;
+  setup.supervisor_pid = getpid();
+  setup.executor_tid = plan.executor_tid;
+  setup.filter_length = static_cast<uint32_t>(plan.shim_filter.size());
+  setup.fast_path = plan.fast_path ? 1 : 0;
+  setup.spin_iterations = plan.spin_iterations;
+  std::memcpy(setup.filter, plan.shim_filter.data(), plan.shim_filter.size() * sizeof(sock_filter));
+  channel->spawn_listener_fd.store(-1);
+  *fd_out = fd;
+  return channel;
 }
 
 }  // namespace nmr

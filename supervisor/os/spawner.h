@@ -62,4 +62,9 @@ struct ReplicaProcess {
 // replica whose stack differs is an error (they could never agree).
 Result<std::vector<ReplicaProcess>> SpawnReplicas(const SpawnPlan& plan);
 
+// A channel for slot `replica`: a sealed memfd named kChannelMemfdName, mapped here, with
+// its setup filled from `plan`. `*fd_out` is the memfd, in the calling thread's fd table
+// (close-on-exec). Used by the spawner, and for a clone (which opens it through /proc).
+Result<Channel*> CreateChannel(const SpawnPlan& plan, int replica, int* fd_out);
+
 }  // namespace nmr

@@ -1,6 +1,7 @@
 // A corrupted vote (--inject kind=corrupt-vote) in one replica is outvoted: the output, exit
 // status and files are still the native run's, the report names exactly that one divergence,
-// the replica is gone from the last view, and nothing is left behind.
+// and nothing is left behind. With --on-divergence kill the replica is gone from the last
+// view; with restart a clone of a verified donor takes its slot and the last view is full.
 #include <gtest/gtest.h>
 
 #include <tuple>
@@ -44,10 +45,10 @@ std::vector<Injection> Injections() {
   };
 }
 
-class Inject : public ::testing::TestWithParam<std::tuple<Injection, int>> {};
+class Inject : public ::testing::TestWithParam<std::tuple<Injection, int, std::string>> {};
 
 TEST_P(Inject, OutvotedWithOneDivergence) {
-  const auto& [inj, replicas] = GetParam();
+  const auto& [inj, replicas, on_divergence] = GetParam();
   if (!inj.known_failing.empty()) GTEST_SKIP() << "KNOWN-FAILING: " << inj.known_failing;
   const int victim = inj.replica >= 0 ? inj.replica : replicas + inj.replica;
   TempDir tmp;
@@ -63,7 +64,9 @@ TEST_P(Inject, OutvotedWithOneDivergence) {
   const std::set<std::string> shm_before = NmrShmEntries();
   const fs::path report_path = tmp.path() / "report.json";
   const std::string spec = "kind=corrupt-vote,replica=" + std::to_string(victim) + "," + inj.at;
-  const RunResult nmr = RunProgram(UnderNmr(replicas, report_path, inj.argv, {"--inject", spec}), {.dir = nmr_dir});
+  const RunResult nmr = RunProgram(
+      UnderNmr(replicas, report_path, inj.argv, {"--inject", spec, "--on-divergence", on_divergence}),
+      {.dir = nmr_dir});
 
   EXPECT_FALSE(nmr.timed_out);
   EXPECT_EQ(nmr.status, native.status) << nmr.err;
@@ -83,18 +86,41 @@ TEST_P(Inject, OutvotedWithOneDivergence) {
     EXPECT_EQ(divergences[0].value("syscall", ""), inj.syscall);
   }
   EXPECT_EQ(report["injected"].size(), 1u) << report["injected"].dump(2);
-  // The last view holds every replica but the victim.
   ASSERT_FALSE(report["views"].empty());
-  std::vector<int> expected;
+  std::vector<int> all, all_but_victim;
   for (int r = 0; r < replicas; r++) {
-    if (r != victim) expected.push_back(r);
+    all.push_back(r);
+    if (r != victim) all_but_victim.push_back(r);
   }
-  EXPECT_EQ(report["views"].back()["members"].get<std::vector<int>>(), expected) << report["views"].dump();
+  const nlohmann::json& views = report["views"];
+  if (on_divergence == "kill") {
+    EXPECT_EQ(views.back()["members"].get<std::vector<int>>(), all_but_victim) << views.dump();
+    EXPECT_TRUE(report["recoveries"].empty()) << report["recoveries"].dump();
+    return;
+  }
+  // restart: full, then without the victim, then full again with its clone (a new view).
+  ASSERT_EQ(views.size(), 3u) << views.dump();
+  EXPECT_EQ(views[1]["members"].get<std::vector<int>>(), all_but_victim) << views.dump();
+  EXPECT_EQ(views[2]["members"].get<std::vector<int>>(), all) << views.dump();
+  EXPECT_GT(views[2]["view"].get<int>(), views[1]["view"].get<int>());
+  ASSERT_EQ(report["recoveries"].size(), 1u) << report.dump(2);
+  const nlohmann::json& recovery = report["recoveries"][0];
+  EXPECT_EQ(recovery["slot"], victim);
+  EXPECT_NE(recovery["donor"], victim);
+  EXPECT_NE(recovery["verified_with"], victim);
+  EXPECT_NE(recovery["verified_with"], recovery["donor"]);
+  EXPECT_EQ(recovery["reason"], "diverged");
+  EXPECT_TRUE(recovery["completed"].get<bool>()) << recovery.dump();
+  EXPECT_EQ(recovery["view_after"], views[2]["view"]);
+  EXPECT_EQ(report["restarts"], 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Faults, Inject, ::testing::Combine(::testing::ValuesIn(Injections()), ::testing::Values(3, 5)),
+INSTANTIATE_TEST_SUITE_P(Faults, Inject,
+                         ::testing::Combine(::testing::ValuesIn(Injections()), ::testing::Values(3, 5),
+                                            ::testing::Values("kill", "restart")),
                          [](const auto& info) {
-                           return std::get<0>(info.param).name + "_n" + std::to_string(std::get<1>(info.param));
+                           return std::get<0>(info.param).name + "_n" + std::to_string(std::get<1>(info.param)) +
+                                  "_" + std::get<2>(info.param);
                          });
 
 }  // namespace

@@ -32,7 +32,11 @@ Policy MustParse(const std::string& yaml) {
 void ExpectDefaults(const Policy& p) {
   EXPECT_EQ(p.replicas, 3);
   EXPECT_EQ(p.vote_timeout_ms, 2000);
-  EXPECT_EQ(p.on_divergence, OnDivergence::kKill);
+  EXPECT_FALSE(p.on_divergence.has_value());
+  EXPECT_EQ(p.EffectiveOnDivergence(), OnDivergence::kRestart);  // 3 replicas: restart
+  EXPECT_EQ(p.max_restarts, 10);
+  EXPECT_FALSE(p.scrub_interval_ms.has_value());
+  EXPECT_FALSE(p.forensics_dir.has_value());
   EXPECT_EQ(p.log_level, "warn");
   EXPECT_FALSE(p.log_file.has_value());
   EXPECT_FALSE(p.report.has_value());
@@ -74,7 +78,7 @@ TEST(PolicyTest, FullFile) {
   EXPECT_EQ(p.faults[0].replica, 2);
   EXPECT_EQ(p.faults[0].at_vote, 500u);
   EXPECT_EQ(p.faults[1].replica, 0);  // defaults, as in --inject
-  EXPECT_EQ(p.faults[1].at_vote, 1u);
+  EXPECT_FALSE(p.faults[1].at_vote.has_value());  // at_vote 1 when nothing says when
 }
 
 TEST(PolicyTest, RangeEdgesAccepted) {
@@ -125,20 +129,76 @@ TEST(PolicyTest, VoteTimeout) {
 }
 
 TEST(PolicyTest, OnDivergence) {
+  const std::string expected = "expected one of restart, kill, quarantine, abort; got ";
   EXPECT_EQ(ErrorOf("replicas: 3\non_divergence: explode\n"),
-            "p.yaml:2: on_divergence: expected one of kill, abort; got 'explode'");
-  EXPECT_EQ(ErrorOf("on_divergence: [kill]"),
-            "p.yaml:1: on_divergence: expected one of kill, abort; got a list");
-  EXPECT_EQ(ErrorOf("on_divergence: Kill"),
-            "p.yaml:1: on_divergence: expected one of kill, abort; got 'Kill'");
+            "p.yaml:2: on_divergence: " + expected + "'explode'");
+  EXPECT_EQ(ErrorOf("on_divergence: [kill]"), "p.yaml:1: on_divergence: " + expected + "a list");
+  EXPECT_EQ(ErrorOf("on_divergence: Kill"), "p.yaml:1: on_divergence: " + expected + "'Kill'");
+  EXPECT_EQ(MustParse("on_divergence: restart").on_divergence, OnDivergence::kRestart);
+  EXPECT_EQ(MustParse("on_divergence: quarantine").on_divergence, OnDivergence::kQuarantine);
 }
 
-TEST(PolicyTest, LaterOnDivergenceValuesSaySo) {
-  EXPECT_EQ(ErrorOf("\non_divergence: restart\n"),
-            "p.yaml:2: on_divergence: 'restart' is not supported yet; expected one of kill, abort");
-  EXPECT_EQ(ErrorOf("on_divergence: quarantine\n"),
-            "p.yaml:1: on_divergence: 'quarantine' is not supported yet; expected one of kill, "
-            "abort");
+TEST(PolicyTest, DefaultOnDivergenceDependsOnReplicas) {
+  // A donor can be verified only against another member: restart needs 3 replicas.
+  EXPECT_EQ(MustParse("replicas: 2").EffectiveOnDivergence(), OnDivergence::kKill);
+  EXPECT_EQ(MustParse("replicas: 3").EffectiveOnDivergence(), OnDivergence::kRestart);
+  EXPECT_EQ(MustParse("replicas: 2\non_divergence: abort").EffectiveOnDivergence(),
+            OnDivergence::kAbort);
+}
+
+TEST(PolicyTest, RecoveryKeys) {
+  Policy p = MustParse("max_restarts: 0\nscrub: {interval_ms: 250}\nforensics: {dir: out}\n");
+  EXPECT_EQ(p.max_restarts, 0);
+  EXPECT_EQ(p.scrub_interval_ms, 250);
+  EXPECT_EQ(p.forensics_dir, "out");
+  EXPECT_EQ(ErrorOf("max_restarts: -1"), "p.yaml:1: max_restarts: expected an integer >= 0, got '-1'");
+  EXPECT_EQ(ErrorOf("scrub: {interval_ms: 0}"),
+            "p.yaml:1: scrub.interval_ms: expected a positive integer, got '0'");
+  EXPECT_EQ(ErrorOf("scrub: {every: 5}"), "p.yaml:1: scrub.every: unknown key (known: interval_ms)");
+  EXPECT_EQ(ErrorOf("forensics: {dir: ''}"),
+            "p.yaml:1: forensics.dir: expected a path or null, got ''");
+}
+
+TEST(PolicyTest, FaultKindsAndTheirKeys) {
+  Policy p = MustParse(
+      "faults:\n"
+      "  - {kind: bitflip-register, replica: 1, after_ms: 150, register: rip, bit: 3, seed: 9}\n"
+      "  - {kind: bitflip-memory, region: heap, at_vote: 7}\n"
+      "  - {kind: stop, replica: 2, after_ms: 0}\n"
+      "  - {kind: kill, at_vote: 4, syscall: write}\n");
+  ASSERT_EQ(p.faults.size(), 4u);
+  EXPECT_EQ(p.faults[0].kind, FaultSpec::Kind::kBitflipRegister);
+  EXPECT_EQ(p.faults[0].after_ms, 150u);
+  EXPECT_EQ(std::string(kFaultRegisters[p.faults[0].register_index]), "rip");
+  EXPECT_EQ(p.faults[0].bit, 3);
+  EXPECT_EQ(p.faults[0].seed, 9u);
+  EXPECT_EQ(p.faults[1].region, FaultRegion::kHeap);
+  EXPECT_EQ(p.faults[2].kind, FaultSpec::Kind::kStop);
+  EXPECT_EQ(p.faults[2].after_ms, 0u);
+  EXPECT_EQ(p.faults[3].syscall, 1);  // write
+}
+
+TEST(PolicyTest, FaultKeysThatDoNotFitTogether) {
+  EXPECT_EQ(InjectErrorOf("kind=kill,at_vote=3,after_ms=5"),
+            "--inject: at_vote and after_ms exclude each other (a fault happens once)");
+  EXPECT_EQ(InjectErrorOf("kind=kill,after_ms=5,syscall=write"),
+            "--inject: syscall counts votes; it goes with at_vote, not after_ms");
+  EXPECT_EQ(InjectErrorOf("kind=corrupt-vote,after_ms=5"),
+            "--inject: corrupt-vote changes a vote, so it takes at_vote, not after_ms");
+  EXPECT_EQ(InjectErrorOf("kind=kill,register=rax"), "--inject: register is for kind bitflip-register");
+  EXPECT_EQ(InjectErrorOf("kind=bitflip-register,region=heap"),
+            "--inject: region is for kind bitflip-memory");
+  EXPECT_EQ(InjectErrorOf("kind=bitflip-memory,bit=9"),
+            "--inject: bit: a memory flip names a bit of a byte, 0 to 7");
+  EXPECT_EQ(InjectErrorOf("kind=bitflip-register,register=xmm0"),
+            "--inject: register: expected one of rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp, r8, r9, "
+            "r10, r11, r12, r13, r14, r15, rip, eflags; got 'xmm0'");
+  EXPECT_EQ(InjectErrorOf("kind=bitflip-register,bit=64"),
+            "--inject: bit: expected at most 63, got '64'");
+  EXPECT_EQ(InjectErrorOf("kind=bitflip-memory,region=bss"),
+            "--inject: region: expected one of heap, stack, data, any; got 'bss'");
+  EXPECT_EQ(ErrorOf("faults:\n  - {kind: kill, at_vote: 2, after_ms: 1}\n"),
+            "p.yaml:2: faults[0]: at_vote and after_ms exclude each other (a fault happens once)");
 }
 
 TEST(PolicyTest, Log) {
@@ -167,29 +227,23 @@ TEST(PolicyTest, Report) {
 
 TEST(PolicyTest, UnknownKeys) {
   EXPECT_EQ(ErrorOf("replicas: 3\nvote:\n  timeout_ms: 5\n\ncolour: red\n"),
-            "p.yaml:5: colour: unknown key (known: replicas, vote, on_divergence, log, report, "
-            "faults)");
+            "p.yaml:5: colour: unknown key (known: replicas, vote, on_divergence, max_restarts, scrub, forensics, log, report, faults)");
   EXPECT_EQ(ErrorOf("vote:\n  timeout_ms: 5\n  timeout: 5\n"),
             "p.yaml:3: vote.timeout: unknown key (known: timeout_ms)");
   EXPECT_EQ(ErrorOf("log:\n  level: warn\n  format: json\n"),
             "p.yaml:3: log.format: unknown key (known: level, file)");
   EXPECT_EQ(ErrorOf("faults:\n  - kind: corrupt-vote\n  - kind: corrupt-vote\n    when: 3\n"),
-            "p.yaml:4: faults[1].when: unknown key (known: kind, replica, at_vote, syscall)");
+            "p.yaml:4: faults[1].when: unknown key (known: kind, replica, at_vote, after_ms, "
+            "syscall, register, bit, region, seed)");
   EXPECT_EQ(ErrorOf("Replicas: 3"),
-            "p.yaml:1: Replicas: unknown key (known: replicas, vote, on_divergence, log, report, "
-            "faults)");
+            "p.yaml:1: Replicas: unknown key (known: replicas, vote, on_divergence, max_restarts, scrub, forensics, log, report, faults)");
 }
 
 TEST(PolicyTest, KeysOfLaterMilestonesSaySo) {
-  EXPECT_EQ(ErrorOf("max_restarts: 10"),
-            "p.yaml:1: max_restarts: not supported yet (known: replicas, vote, on_divergence, log, "
-            "report, faults)");
   EXPECT_EQ(ErrorOf("replicas: 3\nsyscalls:\n  deny: [ptrace]\n"),
-            "p.yaml:2: syscalls: not supported yet (known: replicas, vote, on_divergence, log, "
-            "report, faults)");
+            "p.yaml:2: syscalls: not supported yet (known: replicas, vote, on_divergence, max_restarts, scrub, forensics, log, report, faults)");
   EXPECT_EQ(ErrorOf("nondeterminism: {rdtsc: trap}"),
-            "p.yaml:1: nondeterminism: not supported yet (known: replicas, vote, on_divergence, "
-            "log, report, faults)");
+            "p.yaml:1: nondeterminism: not supported yet (known: replicas, vote, on_divergence, max_restarts, scrub, forensics, log, report, faults)");
   EXPECT_EQ(ErrorOf("vote:\n  compare: digest\n"),
             "p.yaml:2: vote.compare: not supported yet (known: timeout_ms)");
 }
@@ -212,15 +266,18 @@ TEST(PolicyTest, FaultsList) {
   EXPECT_EQ(ErrorOf("faults: corrupt-vote"),
             "p.yaml:1: faults: expected a list of faults, got 'corrupt-vote'");
   EXPECT_EQ(ErrorOf("faults:\n  - corrupt-vote\n"),
-            "p.yaml:2: faults[0]: expected a map (kind, replica, at_vote, syscall), got 'corrupt-vote'");
+            "p.yaml:2: faults[0]: expected a map (kind, replica, at_vote, after_ms, syscall, register, "
+            "bit, region, seed), got 'corrupt-vote'");
   EXPECT_EQ(ErrorOf("faults:\n  - {kind: corrupt-vote}\n  - {replica: 1}\n"),
-            "p.yaml:3: faults[1].kind: missing (required; one of corrupt-vote)");
+            "p.yaml:3: faults[1].kind: missing (required; one of kill, stop, bitflip-register, "
+            "bitflip-memory, corrupt-vote)");
   EXPECT_EQ(ErrorOf("faults:\n  - kind: corrupt-vote\n    replica: -1\n"),
             "p.yaml:3: faults[0].replica: expected an integer >= 0, got '-1'");
   EXPECT_EQ(ErrorOf("faults:\n  - kind: corrupt-vote\n\n    at_vote: 0\n"),
             "p.yaml:4: faults[0].at_vote: expected an integer >= 1, got '0'");
-  EXPECT_EQ(ErrorOf("faults:\n  - kind: bitflip-register\n"),
-            "p.yaml:2: faults[0].kind: expected one of corrupt-vote; got 'bitflip-register'");
+  EXPECT_EQ(ErrorOf("faults:\n  - kind: bitflip\n"),
+            "p.yaml:2: faults[0].kind: expected one of kill, stop, bitflip-register, bitflip-memory, "
+            "corrupt-vote; got 'bitflip'");
   EXPECT_EQ(ErrorOf("faults:\n  - kind: corrupt-vote\n    at_vote: [1]\n"),
             "p.yaml:3: faults[0].at_vote: expected a scalar value, got a list");
   EXPECT_EQ(ErrorOf("faults:\n  - {kind: corrupt-vote, kind: corrupt-vote}\n"),
@@ -291,7 +348,7 @@ TEST(FaultSpecTest, Good) {
   Result<FaultSpec> defaults = ParseFaultSpec("kind=corrupt-vote");
   ASSERT_TRUE(defaults.ok()) << defaults.error().message;
   EXPECT_EQ(defaults->replica, 0);
-  EXPECT_EQ(defaults->at_vote, 1u);
+  EXPECT_EQ(defaults->at_vote.value_or(1), 1u);
 
   // Any order; spaces around items are a slip, not a different meaning.
   Result<FaultSpec> reordered = ParseFaultSpec("at_vote=18446744, replica=14 ,kind=corrupt-vote");
@@ -314,15 +371,19 @@ TEST(FaultSpecTest, Bad) {
   EXPECT_EQ(InjectErrorOf("kind=corrupt-vote,replica=99999999999"),
             "--inject: replica: expected at most 2147483647, got '99999999999'");
   EXPECT_EQ(InjectErrorOf("replica=1,at_vote=5"),
-            "--inject: kind: missing (required; one of corrupt-vote)");
+            "--inject: kind: missing (required; one of kill, stop, bitflip-register, bitflip-memory, "
+            "corrupt-vote)");
   EXPECT_EQ(InjectErrorOf("kind=bitflip"),
-            "--inject: kind: expected one of corrupt-vote; got 'bitflip'");
+            "--inject: kind: expected one of kill, stop, bitflip-register, bitflip-memory, "
+            "corrupt-vote; got 'bitflip'");
   EXPECT_EQ(InjectErrorOf("kind=corrupt-vote,when=5"),
-            "--inject: when: unknown key (known: kind, replica, at_vote, syscall)");
+            "--inject: when: unknown key (known: kind, replica, at_vote, after_ms, syscall, "
+            "register, bit, region, seed)");
   EXPECT_EQ(InjectErrorOf("kind=corrupt-vote,replica"),
             "--inject: replica: expected replica=VALUE");
   EXPECT_EQ(InjectErrorOf("corrupt-vote"),
-            "--inject: corrupt-vote: unknown key (known: kind, replica, at_vote, syscall)");
+            "--inject: corrupt-vote: unknown key (known: kind, replica, at_vote, after_ms, syscall, "
+            "register, bit, region, seed)");
   EXPECT_EQ(InjectErrorOf("kind=corrupt-vote,replica=1,replica=2"),
             "--inject: replica: duplicate key");
   EXPECT_EQ(InjectErrorOf(""), "--inject: expected KEY=VALUE[,KEY=VALUE...], got ''");

@@ -1,0 +1,167 @@
+// The control loop's state, shared by its parts (internal to supervisor/):
+//   supervisor.cc  start, the loop, votes, replies, kills, the end of the run
+//   recovery.cc    restart by cloning, scrubbing, quarantine: the work done at a vote
+//                  boundary, while every member waits for its reply
+//   faults.cc      when the policy's faults are injected
+// One Supervisor runs one program (its replicas, channels, engine and executor). Not
+// thread-safe: everything runs on the program thread, except what RunOnMain hands over.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "supervisor/core/marshal.h"
+#include "supervisor/core/policy.h"
+#include "supervisor/core/report.h"
+#include "supervisor/core/vote_engine.h"
+#include "supervisor/os/executor.h"
+#include "supervisor/os/notify_responder.h"
+#include "supervisor/os/perform.h"
+#include "supervisor/os/program_thread.h"
+#include "supervisor/os/spawner.h"
+#include "supervisor/supervisor.h"
+
+namespace nmr {
+
+// Bumped (and woken) by the signal handler and the executor: the control loop's doorbell.
+extern std::atomic<uint32_t> g_event_word;
+
+int64_t NowMs();
+// A replica's CPU time (the kernel's per-process CPU clock), or 0 once it is gone.
+int64_t CpuNanoseconds(pid_t pid);
+// "killed by SIGSEGV", "exited with 3".
+std::string DescribeStatus(int status);
+
+struct Replica {
+  ReplicaProcess process;
+  bool running = true;    // not yet reaped
+  bool killed = false;    // we sent SIGKILL (its death is not a vote)
+  uint32_t seen_seq = 0;  // last request sequence consumed
+  bool has_call = false;  // `call` is its request awaiting a reply
+  Call call;
+  uint64_t votes = 0;
+  std::map<long, uint64_t> votes_by_nr;
+  int64_t cpu_ns_at_vote = 0;       // its CPU time when its latest vote was taken
+  int64_t cpu_ns_at_prev_vote = 0;  // ... and when the one before was
+  int status = 0;
+  double cpu_s = 0;  // of every process that held this slot
+  // A clone that has not reported yet: its pid is unknown, its channel's memfd is still
+  // open in nmr-run (channel_fd) until it has opened it.
+  bool clone_pending = false;
+  int channel_fd = -1;
+  int64_t clone_deadline_ms = 0;
+  size_t recovery_index = 0;  // its entry in report_.recoveries
+  int64_t detected_ms = 0;    // when the fault it replaces was detected
+};
+
+// A slot to refill with a clone at the next vote boundary.
+struct PendingRestart {
+  int slot = -1;
+  std::string reason;
+  int64_t detected_ms = 0;
+  uint32_t view = 0;  // the view that dropped it
+};
+
+class Supervisor {
+ public:
+  Supervisor(const RunConfig& config, ProgramThread& program_thread);
+  int Run();
+
+ private:
+  // supervisor.cc
+  Result<Ok> Start();
+  Result<Ok> StartReplicas(const std::string& path, const std::vector<std::string>& argv,
+                           const std::vector<std::string>& envp);
+  void ReplaceProgram(const Call& call);
+  void CloseOnExec();
+  void Loop();
+  void AfterPerformed();
+  void CheckStragglers();
+  void WaitForEvent(uint32_t event_seen);
+  bool AnyEvent(uint32_t event_seen) const;
+  void HandleSignals();
+  void Reap();
+  void OnReaped(Replica& r, int status, double cpu_s, bool current, int slot);
+  void PollChannels();
+  void TakeRequest(int r);
+  void Apply(EngineActions actions);
+  void Execute(const EngineAction& action);
+  void Reply(int r);
+  void WriteReply(int r, int fork_channel_fd);
+  void Kill(const EngineAction& action);
+  void Finish(const EngineAction& action);
+  void StopAll();
+  void ForwardEarlyOutput();
+  int Conclude();
+  void RecordView();
+  bool AnyRunning() const;
+
+  // recovery.cc
+  bool HoldingReplies() const;
+  void QueueRestart(const EngineAction& action);
+  void AtBoundary();
+  void RecoverAtBoundary(std::map<int, int>* fork_fds);
+  void EqualizeAtStart();
+  bool StartClone(const PendingRestart& restart, int donor, int verified_with,
+                  const RecoveryRecord& check, std::map<int, int>* fork_fds);
+  void CheckClones();
+  void AdoptClone(int slot, pid_t pid);
+  void GoDegraded(const std::string& why);
+
+  // faults.cc
+  void InjectAtVote(int r);
+  void InjectTimedFaults();
+  std::optional<int64_t> NextFaultDeadline() const;
+  void Inject(size_t fault_index, int r);
+
+  const RunConfig& config_;
+  Policy policy_;
+  ProgramThread& program_thread_;
+  VoteEngine engine_;
+  SpawnPlan plan_;  // how the current program's replicas were started (clones' channels too)
+  // Created on the program thread (the executor must share its fd table).
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<Performer> performer_;
+  bool replace_pending_ = false;      // an agreed execve: replace the replicas at the loop's top
+  uint64_t signals_for_program_ = 0;  // bit (sig - 1): sent to nmr-run, not yet delivered
+  bool interrupting_ = false;         // the executor's call is being cut short for them
+  int64_t signals_since_ms_ = 0;      // when the oldest of them arrived
+  uint32_t spin_iterations_ = 0;      // how long to poll before sleeping (see StartReplicas)
+  bool reap_pending_ = true;          // SIGCHLD came: call wait4
+  std::vector<Replica> replicas_;     // by slot
+  std::vector<Replica> retired_;      // replaced by a clone, not reaped yet
+  std::unique_ptr<NotifyResponder> responder_;
+  bool executing_ = false;
+  Call executing_call_;    // the agreed call being performed (the leader may vote again first)
+  bool stopping_ = false;  // every replica is being killed; no more votes are taken
+  int leader_ = 0;         // the finishing decision's leader, for early output
+  Report report_;
+  std::chrono::steady_clock::time_point started_;
+  int64_t started_ms_ = 0;
+  int exit_code_ = 0;
+  int exit_signal_ = 0;
+  double cpu_s_before_exec_ = 0;  // CPU time of replicas an execve replaced
+  int64_t step_cpu_ns_ = 0;       // CPU the decided step's leader needed for it
+  int64_t decided_at_ms_ = 0;     // when the current step was decided
+
+  // Recovery (recovery.cc).
+  bool hold_step_ = false;                // this step's replies wait for the boundary
+  std::vector<int> held_;                 // members whose reply waits for the boundary
+  std::vector<PendingRestart> restarts_;  // slots to refill
+  bool degraded_ = false;                 // no more restarts this run
+  bool equalized_ = false;                // the start-up repair (EqualizeState) is done
+  int64_t last_scrub_ms_ = 0;
+
+  // Faults (faults.cc): which of policy_.faults have been injected.
+  std::vector<bool> fault_done_;
+};
+
+}  // namespace nmr

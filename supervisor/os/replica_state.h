@@ -1,0 +1,50 @@
+// Reading a live replica's state from outside: its stack pointer while it waits in the shim,
+// and a digest of its writable memory (what scrubbing and the donor check compare). Uses
+// /proc/PID/syscall, /proc/PID/maps and process_vm_readv; no ptrace, so the replica need not
+// be stopped, only waiting for its reply.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "supervisor/core/result.h"
+#include "supervisor/core/vote_engine.h"
+
+namespace nmr {
+
+struct StateDigest {
+  VoteValue digest;
+  // Per range (start, end, xxh3-64 of its bytes): what a person compares when two
+  // replicas' digests differ (logged at trace level).
+  std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> ranges;
+  uint64_t bytes = 0;  // how many bytes were digested
+  double ms = 0;       // how long it took
+};
+
+// The stack pointer of a replica blocked in a syscall (or stopped), from /proc/PID/syscall;
+// a replica still running (polling for its reply) is waited for, up to `wait_ms`.
+Result<uint64_t> BlockedStackPointer(pid_t pid, int wait_ms);
+
+// xxh3-128 over the replica's state (core/memory_map.h StateRanges). The replica must be
+// waiting for a reply, so that its memory does not change while it is read.
+Result<StateDigest> DigestReplicaState(pid_t pid);
+
+}  // namespace nmr
+
+namespace nmr {
+
+// Start-up repair: makes `to`'s state byte-identical to `from`'s where they differ, if they
+// differ in at most `max_bytes` bytes. Both must wait at the same vote. Before the shim is
+// in, ld.so reads the time stamp counter (rdtsc, which cannot be trapped that early) and
+// keeps the reading in its .bss (`relocate_time`, for LD_DEBUG=statistics), so replicas are
+// born differing in those bytes and nothing else. Returns the number of bytes copied, or an
+// error if the states differ in layout or in more than `max_bytes` bytes (then nothing is
+// written). `where` gets each differing range's "address (mapping)".
+Result<size_t> EqualizeState(pid_t from, pid_t to, size_t max_bytes,
+                             std::vector<std::string>* where);
+
+}  // namespace nmr

@@ -1,0 +1,303 @@
+// Recovery (DESIGN.md "recovery by cloning", "Scrubbing"): the work done at a vote boundary.
+//
+// When a slot must be refilled or memory is due for a scrub, the replies of one step are
+// held (Supervisor::Reply) until every member has voted on it: then every member waits in
+// its shim at the same point, and their writable memory must be byte-identical. The members'
+// memory digests are compared; a member that differs from a strict majority carries a latent
+// fault and leaves (reason "scrub"); a clone is made only from a donor whose digest matches
+// at least one other member's (never clone a hidden fault). The donor's reply then says
+// "fork" and both go on from the same point with the same result.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "supervisor/control.h"
+#include "supervisor/os/replica_state.h"
+
+namespace nmr {
+
+bool Supervisor::HoldingReplies() const {
+  if (stopping_ || replace_pending_ || executing_call_.nr == SYS_exit_group ||
+      executing_call_.nr == SYS_exit) {
+    return false;
+  }
+  bool restart_due = !restarts_.empty() && !degraded_;
+  bool equalize_due = !equalized_ && engine_.Members().size() >= 2;
+  bool scrub_due = policy_.scrub_interval_ms && engine_.Members().size() >= 2 &&
+                   NowMs() - last_scrub_ms_ >= *policy_.scrub_interval_ms;
+  return restart_due || scrub_due || equalize_due;
+}
+
+void Supervisor::QueueRestart(const EngineAction& action) {
+  OnDivergence mode = policy_.EffectiveOnDivergence();
+  if (stopping_ || degraded_ || (mode != OnDivergence::kRestart && mode != OnDivergence::kQuarantine)) {
+    return;
+  }
+  restarts_.push_back({action.replica, KillReasonName(action.reason), NowMs(), action.view});
+}
+
+void Supervisor::GoDegraded(const std::string& why) {
+  degraded_ = true;
+  restarts_.clear();
+  report_.degraded = why;
+  spdlog::warn("[v{} s{}] no more restarts: {}; going on with {} replica(s)", engine_.view(),
+               engine_.seq(), why, engine_.Members().size());
+}
+
+// Every member has voted on this step and waits for its (held) reply: recover, then reply.
+void Supervisor::AtBoundary() {
+  if (held_.empty() || executing_ || stopping_) {
+    return;
+  }
+  for (int m : engine_.Members()) {
+    if (std::find(held_.begin(), held_.end(), m) == held_.end()) {
+      return;  // someone has yet to vote on this step (or is a clone yet to report)
+    }
+  }
+  std::map<int, int> fork_fds;  // donor -> the clone's channel fd in nmr-run
+  RecoverAtBoundary(&fork_fds);
+  std::vector<int> held;
+  held.swap(held_);
+  hold_step_ = false;
+  for (int i : held) {
+    Replica& r = replicas_[i];
+    if (r.running && !r.killed && r.has_call) {
+      auto fork = fork_fds.find(i);
+      WriteReply(i, fork == fork_fds.end() ? -1 : fork->second);
+    }
+  }
+}
+
+// At the first boundary of a program: replicas were born identical but for what ld.so wrote
+// before the shim was in (see EqualizeState); make them identical, so that donors can be
+// verified and scrubbing compares like with like.
+void Supervisor::EqualizeAtStart() {
+  equalized_ = true;
+  std::vector<int> members = engine_.Members();
+  for (size_t i = 1; i < members.size(); ++i) {
+    std::vector<std::string> where;
+    Result<size_t> copied = EqualizeState(replicas_[members[0]].process.pid,
+                                          replicas_[members[i]].process.pid, 256, &where);
+    if (!copied) {
+      spdlog::warn("[v{} s{}] replica {} does not start identical to replica {}: {}",
+                   engine_.view(), engine_.seq(), members[i], members[0], copied.error().message);
+      continue;
+    }
+    for (const std::string& w : where) {
+      spdlog::debug("[v{} s{}] replica {}: start-up bytes made identical at {}", engine_.view(),
+                    engine_.seq(), members[i], w);
+    }
+  }
+}
+
+void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
+  if (!equalized_) {
+    EqualizeAtStart();
+  }
+  int64_t now = NowMs();
+  std::vector<int> members = engine_.Members();
+  bool scrub = policy_.scrub_interval_ms && members.size() >= 2 &&
+               now - last_scrub_ms_ >= *policy_.scrub_interval_ms;
+  bool restart = !restarts_.empty() && !degraded_;
+  if (!scrub && !restart) {
+    return;
+  }
+  // Each member's state, then the largest group of members whose states agree.
+  std::map<std::pair<uint64_t, uint64_t>, std::vector<int>> groups;
+  std::map<int, StateDigest> digests;
+  for (int m : members) {
+    Result<StateDigest> d = DigestReplicaState(replicas_[m].process.pid);
+    if (!d) {
+      spdlog::warn("[v{} s{}] cannot digest replica {}'s memory: {}", engine_.view(),
+                   engine_.seq(), m, d.error().message);
+      continue;
+    }
+    spdlog::debug("[v{} s{}] replica {}: memory digest {:016x}{:016x} ({} bytes, {:.1f} ms)",
+                  engine_.view(), engine_.seq(), m, d->digest.high, d->digest.low, d->bytes,
+                  d->ms);
+    for (const auto& [start, end, hash] : d->ranges) {
+      spdlog::trace("replica {}: {:x}-{:x} {:016x}", m, start, end, hash);
+    }
+    digests[m] = *d;
+    groups[{d->digest.low, d->digest.high}].push_back(m);
+  }
+  std::vector<int> agree;
+  for (const auto& [digest, group] : groups) {
+    if (group.size() > agree.size()) {
+      agree = group;
+    }
+  }
+  if (scrub) {
+    last_scrub_ms_ = now;
+    report_.scrubs++;
+    if (agree.size() * 2 > members.size()) {
+      for (int m : members) {
+        if (std::find(agree.begin(), agree.end(), m) == agree.end() && !stopping_) {
+          Apply(engine_.OnFaulty(m, KillReason::kScrub, NowMs()));
+        }
+      }
+    } else if (agree.size() < members.size()) {
+      spdlog::warn("[v{} s{}] scrub: no majority of the {} members' memories agree", engine_.view(),
+                   engine_.seq(), members.size());
+    }
+    if (stopping_) {
+      return;
+    }
+  }
+  if (restarts_.empty() || degraded_) {
+    return;
+  }
+  if (agree.size() < 2) {
+    GoDegraded("no two members' memories agree, so no donor can be verified");
+    return;
+  }
+  RecoveryRecord check;
+  double digest_ms = 0;
+  for (const auto& [m, d] : digests) {
+    check.bytes_compared += d.bytes;
+    digest_ms += d.ms;
+  }
+  check.digest_ms = digest_ms;
+  // One clone per donor per boundary; what is left waits for the next boundary.
+  for (size_t d = 0; d < agree.size() && !restarts_.empty(); ++d) {
+    if (report_.restarts >= policy_.max_restarts) {
+      GoDegraded("max_restarts (" + std::to_string(policy_.max_restarts) + ") reached");
+      return;
+    }
+    int donor = agree[d];
+    int verified_with = agree[(d + 1) % agree.size()];
+    PendingRestart next = restarts_.front();
+    restarts_.erase(restarts_.begin());
+    if (!StartClone(next, donor, verified_with, check, fork_fds)) {
+      return;
+    }
+  }
+}
+
+bool Supervisor::StartClone(const PendingRestart& restart, int donor, int verified_with,
+                            const RecoveryRecord& check, std::map<int, int>* fork_fds) {
+  int slot = restart.slot;
+  Replica& old = replicas_[slot];
+  int channel_fd = -1;
+  Result<Channel*> channel = MakeError("not created");
+  // The memfd must be in nmr-run's own fd table, where the clone finds it through /proc.
+  program_thread_.RunOnMain([&] {
+    channel = CreateChannel(plan_, slot, &channel_fd);
+    for (int fd : {old.process.stdout_pipe, old.process.stderr_pipe}) {
+      if (fd >= 0) {
+        close(fd);
+      }
+    }
+  });
+  old.process.stdout_pipe = -1;
+  old.process.stderr_pipe = -1;
+  if (!channel) {
+    GoDegraded("cannot create a channel for a clone: " + channel.error().message);
+    return false;
+  }
+  uint32_t seq = replicas_[donor].seen_seq;
+  (*channel)->request_seq.store(seq);
+  (*channel)->reply_seq.store(seq);
+  (*channel)->clone_pid.store(0);
+
+  Replica clone;
+  clone.process.channel = *channel;
+  clone.seen_seq = seq;
+  clone.clone_pending = true;
+  clone.channel_fd = channel_fd;
+  clone.clone_deadline_ms = NowMs() + std::max(policy_.vote_timeout_ms, 1000);
+  clone.cpu_s = old.cpu_s;
+  clone.detected_ms = restart.detected_ms;
+  if (old.running) {
+    retired_.push_back(std::move(old));  // killed, not reaped yet
+  } else {
+    munmap(old.process.channel, kChannelSize);
+  }
+  engine_.OnJoin(slot, donor);
+  RecordView();
+  RecoveryRecord record = check;
+  record.seq = engine_.seq();
+  record.view_before = restart.view;
+  record.view_after = engine_.view();
+  record.slot = slot;
+  record.donor = donor;
+  record.reason = restart.reason;
+  record.verified_with = verified_with;
+  clone.recovery_index = report_.recoveries.size();
+  report_.recoveries.push_back(record);
+  report_.restarts++;
+  replicas_[slot] = std::move(clone);
+  (*fork_fds)[donor] = channel_fd;
+  spdlog::warn("[v{} s{}] restarting replica {} as a clone of replica {} (memory verified against "
+               "replica {}, {} bytes)",
+               engine_.view(), engine_.seq(), slot, donor, verified_with, record.bytes_compared);
+  return true;
+}
+
+// A clone reports in by writing its pid into its channel; one that does not within its
+// deadline is dropped (and its slot queued for another try).
+void Supervisor::CheckClones() {
+  for (size_t i = 0; i < replicas_.size(); ++i) {
+    Replica& r = replicas_[i];
+    if (!r.clone_pending || !r.running || r.killed) {
+      continue;
+    }
+    int32_t pid = r.process.channel->clone_pid.load(std::memory_order_seq_cst);
+    if (pid != 0) {
+      AdoptClone(static_cast<int>(i), pid);
+    } else if (NowMs() >= r.clone_deadline_ms) {
+      Apply(engine_.OnFaulty(static_cast<int>(i), KillReason::kCrashed, NowMs()));
+    }
+  }
+}
+
+namespace {
+
+// Whether `pid` is a child of nmr-run (a clone's claim, checked before it is believed).
+bool IsOurChild(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  size_t paren = text.rfind(')');
+  if (paren == std::string::npos) {
+    return false;
+  }
+  char state = 0;
+  int ppid = 0;
+  return sscanf(text.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid();
+}
+
+}  // namespace
+
+void Supervisor::AdoptClone(int slot, pid_t pid) {
+  Replica& r = replicas_[slot];
+  bool known = false;
+  for (const Replica& other : replicas_) {
+    known = known || (other.process.pid == pid && &other != &r);
+  }
+  int fd = r.channel_fd;
+  r.channel_fd = -1;
+  program_thread_.RunOnMain([fd] { close(fd); });
+  if (pid <= 0 || known || !IsOurChild(pid)) {
+    spdlog::warn("[v{} s{}] replica {}: its clone reported pid {}, which is not a new child of "
+                 "nmr-run",
+                 engine_.view(), engine_.seq(), slot, pid);
+    Apply(engine_.OnFaulty(slot, KillReason::kProtocol, NowMs()));
+    return;
+  }
+  r.process.pid = pid;
+  r.clone_pending = false;
+  r.cpu_ns_at_vote = CpuNanoseconds(pid);
+  r.cpu_ns_at_prev_vote = r.cpu_ns_at_vote;
+  RecoveryRecord& record = report_.recoveries[r.recovery_index];
+  record.completed = true;
+  record.ms = static_cast<double>(NowMs() - r.detected_ms);
+  spdlog::info("[v{} s{}] replica {} is back (pid {}), {} ms after the fault was detected",
+               engine_.view(), engine_.seq(), slot, pid, record.ms);
+}
+
+}  // namespace nmr
