@@ -23,7 +23,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 demo: build
-	@./examples/demo.sh $(BUILD)/bin/nmr-run
+	@./examples/demo.sh $(BUILD)/bin/nmr-run $(BUILD)/examples/checksum
 
 bench: build
 	$(BUILD)/bin/nmr_vote_path_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true

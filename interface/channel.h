@@ -59,12 +59,17 @@ enum class ReplyAction : uint32_t {
 // Reply::flags.
 inline constexpr uint32_t kReplyInterrupted = 1;  // a signal interrupted the call (-EINTR)
 inline constexpr uint32_t kReplyRestartable = 2;  // ... and SA_RESTART may restart it
-// Recovery by cloning (DESIGN.md "recovery by cloning"): after taking this reply the replica
+// Recovery by cloning (DESIGN.md "recovery by cloning"): every member gets this flag with
+// the same reply bytes, and the donor's slot in bits kReplyForkDonorShift and up; the donor
 // forks inside its shim (CLONE_PARENT: nmr-run is the child's parent). The child opens
 // /proc/<supervisor_pid>/fd/<fork_channel_fd>, maps that channel over its donor's (same
 // address: the clone's memory stays byte-identical to the donor's), writes its pid into
-// `clone_pid` and continues with the same result as its donor.
+// `clone_pid` and continues with the same result as its donor. Every member then zeroes
+// kForkStackWipe bytes below its stack pointer, so that what the fork left there does not
+// make the members' stacks differ at later votes (scrubbing and donor checks compare them).
 inline constexpr uint32_t kReplyFork = 4;
+inline constexpr uint32_t kReplyForkDonorShift = 8;
+inline constexpr uint64_t kForkStackWipe = 16384;
 
 struct Request {
   uint32_t seq;
@@ -79,8 +84,8 @@ struct Reply {
   int64_t value;     // result for kReturn: >= 0, or -errno
   uint64_t signals;  // bit (sig - 1): queue sig on itself before returning (a signal the
                      // program sent itself, SIGPIPE after EPIPE, a signal sent to nmr-run)
-  uint32_t flags;    // kReplyInterrupted | kReplyRestartable | kReplyFork
-  int32_t fork_channel_fd;  // kReplyFork: the new channel's fd number in nmr-run
+  uint32_t flags;  // kReplyInterrupted | kReplyRestartable | kReplyFork | donor << shift
+  int32_t fork_channel_fd;  // kReplyFork: the clone's channel's fd number in nmr-run
 };
 
 // Set by the supervisor before the replica starts; read-only for the shim.
@@ -121,7 +126,14 @@ struct alignas(64) Channel {
   int32_t spawn_errno;  // why execve failed, if it did
   // A clone writes its real pid here once it has mapped this channel (then FUTEX_WAKE).
   std::atomic<int32_t> clone_pid;
+  // Where the kernel's signal frame of the vote in progress ends (its xsave area's end), 0
+  // for a vote through the libc wrappers (no frame). The frame holds what the kernel writes
+  // per thread (the last fault's address, xsave bookkeeping), which differs between
+  // replicas whose peers forked and the others; memory digests start the stack above it.
+  // Untrusted: the supervisor uses it only within kMaxSigframe bytes of the stack pointer.
+  uint64_t sigframe_end;
 };
+inline constexpr uint64_t kMaxSigframe = 32768;
 
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 static_assert(sizeof(sock_filter) == 8);
@@ -142,6 +154,7 @@ static_assert(offsetof(Channel, shim_ready) == 4392);
 static_assert(offsetof(Channel, spawn_listener_fd) == 4396);
 static_assert(offsetof(Channel, spawn_go) == 4400);
 static_assert(offsetof(Channel, clone_pid) == 4408);
+static_assert(offsetof(Channel, sigframe_end) == 4416);
 static_assert(offsetof(Reply, fork_channel_fd) == 28);
 
 static_assert(std::atomic<int32_t>::is_always_lock_free);

@@ -145,9 +145,12 @@ void BecomeClone(int supervisor_fd) {
   if (addr != reinterpret_cast<long>(g_channel)) {
     GateSyscall(SYS_exit_group, 128 + SIGSYS);
   }
-  // From here on g_channel is the clone's own channel.
+  // From here on g_channel is the clone's own channel. Its filter is the donor's (inherited),
+  // so it is as ready as the donor was: without this the libc wrappers would take the trap
+  // path, and the clone's stack would no longer match its donor's at a vote.
   SHIM_CHECK(g_channel->setup.magic == kChannelMagic, -EPROTO);
   SHIM_CHECK(g_channel->setup.version == kProtocolVersion, -EPROTO);
+  g_channel->shim_ready.store(1, std::memory_order_release);
   g_channel->clone_pid.store(static_cast<int32_t>(GateSyscall(SYS_getpid)),
                              std::memory_order_seq_cst);
   GateSyscall(SYS_futex, reinterpret_cast<long>(&g_channel->clone_pid), FUTEX_WAKE, 1);
@@ -192,7 +195,21 @@ void ForkClone(int supervisor_fd) {
 Reply Exchange(long nr, const long* args, unsigned long ip) {
   Reply reply = RoundTrip(nr, args, ip);
   if ((reply.flags & kReplyFork) != 0) {
-    ForkClone(reply.fork_channel_fd);
+    if ((reply.flags >> kReplyForkDonorShift) == g_channel->setup.replica) {
+      ForkClone(reply.fork_channel_fd);
+    }
+    // Below the stack pointer lie ForkClone's frames in the donor and its clone, and older
+    // bytes in the others; the next votes' frames are built there. Zeroed in every member
+    // (inline: no call, no frame of its own; -mno-red-zone keeps nothing live below rsp).
+    long count = static_cast<long>(kForkStackWipe);
+    long destination;
+    __asm__ volatile(
+        "mov %%rsp, %0\n"
+        "sub %1, %0\n"
+        "rep stosb\n"
+        : "=&D"(destination), "+c"(count)
+        : "a"(0)
+        : "memory", "cc");
   }
   return reply;
 }
@@ -392,6 +409,21 @@ void HandleSigsys(int, siginfo_t* info, void* context) {
   }
   auto* uc = static_cast<ucontext_t*>(context);
   greg_t* regs = uc->uc_mcontext.gregs;
+  // The kernel fills these from the thread's last fault (a page fault's address and error
+  // code), which differs between a replica whose peers forked (copy-on-write faults) and
+  // one that did not; sigreturn ignores them. Cleared, so that replicas waiting at the same
+  // vote hold the same bytes (scrubbing and donor checks compare stacks).
+  regs[REG_TRAPNO] = 0;
+  regs[REG_ERR] = 0;
+  regs[REG_CR2] = 0;
+  // The xsave area ends the kernel's frame; its size is in the software-reserved bytes
+  // (struct _fpx_sw_bytes: magic1, extended_size, ...) at offset 464 of the fxsave part.
+  auto* fpstate = reinterpret_cast<const unsigned char*>(uc->uc_mcontext.fpregs);
+  uint32_t extended_size = 0;
+  if (fpstate != nullptr) {
+    extended_size = *reinterpret_cast<const uint32_t*>(fpstate + 464 + 4);
+  }
+  g_channel->sigframe_end = reinterpret_cast<uint64_t>(fpstate) + extended_size;
   long args[6] = {regs[REG_RDI], regs[REG_RSI], regs[REG_RDX],
                   regs[REG_R10], regs[REG_R8],  regs[REG_R9]};
   long nr = info->si_syscall;
@@ -399,6 +431,7 @@ void HandleSigsys(int, siginfo_t* info, void* context) {
   auto* program_mask = reinterpret_cast<unsigned long*>(&uc->uc_sigmask);
   long result =
       Dispatch(nr, args, reinterpret_cast<unsigned long>(info->si_call_addr), program_mask);
+  g_channel->sigframe_end = 0;  // the next vote may come through a wrapper (no frame)
   if (result == kRestartCall) {
     // Back to the `syscall` instruction: the program's handler runs at sigreturn, then the
     // call is made again (and voted again), as the kernel restarts it.

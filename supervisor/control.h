@@ -95,7 +95,9 @@ class Supervisor {
   void Apply(EngineActions actions);
   void Execute(const EngineAction& action);
   void Reply(int r);
-  void WriteReply(int r, int fork_channel_fd);
+  // fork_channel_fd >= 0: the reply of a boundary with a clone, the same for every member;
+  // member `fork_donor` forks.
+  void WriteReply(int r, int fork_channel_fd, int fork_donor);
   void Kill(const EngineAction& action);
   void Finish(const EngineAction& action);
   void StopAll();

@@ -64,11 +64,13 @@ void Supervisor::AtBoundary() {
   std::vector<int> held;
   held.swap(held_);
   hold_step_ = false;
+  // At most one clone per boundary: every member's reply carries it (the same bytes).
+  int donor = fork_fds.empty() ? -1 : fork_fds.begin()->first;
+  int fork_fd = fork_fds.empty() ? -1 : fork_fds.begin()->second;
   for (int i : held) {
     Replica& r = replicas_[i];
     if (r.running && !r.killed && r.has_call) {
-      auto fork = fork_fds.find(i);
-      WriteReply(i, fork == fork_fds.end() ? -1 : fork->second);
+      WriteReply(i, fork_fd, donor);
     }
   }
 }
@@ -111,7 +113,8 @@ void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
   std::map<std::pair<uint64_t, uint64_t>, std::vector<int>> groups;
   std::map<int, StateDigest> digests;
   for (int m : members) {
-    Result<StateDigest> d = DigestReplicaState(replicas_[m].process.pid);
+    Result<StateDigest> d = DigestReplicaState(replicas_[m].process.pid,
+                                               replicas_[m].process.channel->sigframe_end);
     if (!d) {
       spdlog::warn("[v{} s{}] cannot digest replica {}'s memory: {}", engine_.view(),
                    engine_.seq(), m, d.error().message);
@@ -138,6 +141,16 @@ void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
     if (agree.size() * 2 > members.size()) {
       for (int m : members) {
         if (std::find(agree.begin(), agree.end(), m) == agree.end() && !stopping_) {
+          if (spdlog::should_log(spdlog::level::debug)) {
+            std::vector<std::string> where;
+            (void)EqualizeState(replicas_[agree[0]].process.pid, replicas_[m].process.pid, 4096,
+                                &where, /*dry_run=*/true,
+                                replicas_[m].process.channel->sigframe_end);
+            for (const std::string& w : where) {
+              spdlog::debug("[v{} s{}] replica {} differs from replica {} at {}", engine_.view(),
+                            engine_.seq(), m, agree[0], w);
+            }
+          }
           Apply(engine_.OnFaulty(m, KillReason::kScrub, NowMs()));
         }
       }
@@ -163,8 +176,8 @@ void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
     digest_ms += d.ms;
   }
   check.digest_ms = digest_ms;
-  // One clone per donor per boundary; what is left waits for the next boundary.
-  for (size_t d = 0; d < agree.size() && !restarts_.empty(); ++d) {
+  // One clone per boundary (every member's reply names it); the rest wait for the next one.
+  for (size_t d = 0; d < 1 && !restarts_.empty(); ++d) {
     if (report_.restarts >= policy_.max_restarts) {
       GoDegraded("max_restarts (" + std::to_string(policy_.max_restarts) + ") reached");
       return;

@@ -679,10 +679,10 @@ void Supervisor::Reply(int i) {
     held_.push_back(i);  // released at the boundary (recovery.cc)
     return;
   }
-  WriteReply(i, -1);
+  WriteReply(i, -1, -1);
 }
 
-void Supervisor::WriteReply(int i, int fork_channel_fd) {
+void Supervisor::WriteReply(int i, int fork_channel_fd, int fork_donor) {
   Replica& r = replicas_[i];
   const Outcome& outcome = performer_->outcome();
   ProcessMemory memory(r.process.pid);
@@ -697,7 +697,10 @@ void Supervisor::WriteReply(int i, int fork_channel_fd) {
   ch->reply.action = outcome.action;
   ch->reply.value = outcome.value;
   ch->reply.signals = outcome.signals;
-  ch->reply.flags = outcome.flags | (fork_channel_fd >= 0 ? kReplyFork : 0);
+  ch->reply.flags = outcome.flags;
+  if (fork_channel_fd >= 0) {
+    ch->reply.flags |= kReplyFork | (static_cast<uint32_t>(fork_donor) << kReplyForkDonorShift);
+  }
   ch->reply.fork_channel_fd = fork_channel_fd;
   r.has_call = false;
   ch->reply_seq.store(r.seen_seq, std::memory_order_seq_cst);

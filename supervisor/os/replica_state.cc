@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "interface/channel.h"
 #include "supervisor/core/memory_map.h"
 
 #define XXH_INLINE_ALL
@@ -56,12 +57,21 @@ Result<uint64_t> BlockedStackPointer(pid_t pid, int wait_ms) {
   }
 }
 
-Result<StateDigest> DigestReplicaState(pid_t pid) {
+namespace {
+
+uint64_t StackCut(uint64_t sp, uint64_t sigframe_end) {
+  return sigframe_end > sp && sigframe_end - sp <= kMaxSigframe ? sigframe_end : sp;
+}
+
+}  // namespace
+
+Result<StateDigest> DigestReplicaState(pid_t pid, uint64_t sigframe_end) {
   auto started = std::chrono::steady_clock::now();
   Result<uint64_t> sp = BlockedStackPointer(pid, 200);
   if (!sp) {
     return sp.error();
   }
+  *sp = StackCut(*sp, sigframe_end);
   std::vector<MemoryRegion> map = ParseMaps(ReadProcFile(pid, "maps"));
   if (map.empty()) {
     return MakeError("cannot read the memory map of " + std::to_string(pid), ESRCH);
@@ -100,12 +110,15 @@ Result<StateDigest> DigestReplicaState(pid_t pid) {
 }
 
 Result<size_t> EqualizeState(pid_t from, pid_t to, size_t max_bytes,
-                             std::vector<std::string>* where) {
+                             std::vector<std::string>* where, bool dry_run,
+                             uint64_t sigframe_end) {
   Result<uint64_t> sp_from = BlockedStackPointer(from, 200);
   Result<uint64_t> sp_to = BlockedStackPointer(to, 200);
   if (!sp_from || !sp_to) {
     return MakeError("a replica is not waiting at the vote", EBUSY);
   }
+  *sp_from = StackCut(*sp_from, sigframe_end);
+  *sp_to = StackCut(*sp_to, sigframe_end);
   std::vector<MemoryRegion> map_from = ParseMaps(ReadProcFile(from, "maps"));
   std::vector<MemoryRegion> map_to = ParseMaps(ReadProcFile(to, "maps"));
   std::vector<StateRange> ranges = StateRanges(map_from, *sp_from);
@@ -159,7 +172,8 @@ Result<size_t> EqualizeState(pid_t from, pid_t to, size_t max_bytes,
   for (const auto& [address, bytes] : patches) {
     iovec local{const_cast<uint8_t*>(bytes.data()), bytes.size()};
     iovec remote{reinterpret_cast<void*>(address), bytes.size()};
-    if (process_vm_writev(to, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(bytes.size())) {
+    if (!dry_run &&
+        process_vm_writev(to, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(bytes.size())) {
       return MakeError("cannot write replica memory: " + std::string(std::strerror(errno)), errno);
     }
     std::string mapping = "?";

@@ -31,7 +31,9 @@ Result<uint64_t> BlockedStackPointer(pid_t pid, int wait_ms);
 
 // xxh3-128 over the replica's state (core/memory_map.h StateRanges). The replica must be
 // waiting for a reply, so that its memory does not change while it is read.
-Result<StateDigest> DigestReplicaState(pid_t pid);
+// `sigframe_end` (from its channel, untrusted): the stack is digested from there, when it
+// lies within kMaxSigframe bytes above the stack pointer (see interface/channel.h).
+Result<StateDigest> DigestReplicaState(pid_t pid, uint64_t sigframe_end);
 
 }  // namespace nmr
 
@@ -44,7 +46,9 @@ namespace nmr {
 // born differing in those bytes and nothing else. Returns the number of bytes copied, or an
 // error if the states differ in layout or in more than `max_bytes` bytes (then nothing is
 // written). `where` gets each differing range's "address (mapping)".
+// With `dry_run`, nothing is written: `where` only says where the two differ (for logs).
 Result<size_t> EqualizeState(pid_t from, pid_t to, size_t max_bytes,
-                             std::vector<std::string>* where);
+                             std::vector<std::string>* where, bool dry_run = false,
+                             uint64_t sigframe_end = 0);
 
 }  // namespace nmr

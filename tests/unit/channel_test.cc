@@ -39,7 +39,10 @@ TEST(ChannelTest, OffsetsAreAsPinned) {
   EXPECT_EQ(offsetof(Channel, spawn_listener_fd), 4396u);
   EXPECT_EQ(offsetof(Channel, spawn_go), 4400u);
   EXPECT_EQ(offsetof(Channel, spawn_errno), 4404u);
-  EXPECT_EQ(sizeof(Channel), 4416u);
+  EXPECT_EQ(offsetof(Channel, clone_pid), 4408u);
+  EXPECT_EQ(offsetof(Channel, sigframe_end), 4416u);
+  EXPECT_EQ(offsetof(Reply, fork_channel_fd), 28u);
+  EXPECT_EQ(sizeof(Channel), 4480u);  // 4424 bytes, rounded up to the 64-byte alignment
   EXPECT_EQ(alignof(Channel), 64u);
 }
 

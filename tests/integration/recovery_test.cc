@@ -1,0 +1,182 @@
+// Recovery, shown by injecting each fault (never asserted): every case runs a program
+// natively and under nmr-run with faults injected, and checks the output, the exit status,
+// the report's reasons, views and recoveries, and that nothing is left behind.
+//   - two faults in a row in one TMR run are both corrected, ending with N members;
+//   - a hung (stopped) replica is caught and replaced;
+//   - a latent memory flip is found by scrubbing before it reaches any output, while the
+//     same flip without scrubbing reaches the output of its replica (outvoted), and with
+//     one replica (no protection) reaches the program's output;
+//   - max_restarts and on_divergence: abort are obeyed.
+#include <gtest/gtest.h>
+
+#include "checks.h"
+#include "harness.h"
+
+namespace nmr::test {
+namespace {
+
+struct Outcome {
+  RunResult native;
+  RunResult nmr;
+  nlohmann::json report;
+};
+
+// Runs `argv` natively and under `nmr-run -n N EXTRA...` in two fresh directories.
+Outcome RunBoth(const std::vector<std::string>& argv, int replicas,
+                const std::vector<std::string>& extra, const std::string& policy_yaml = "") {
+  TempDir tmp;
+  const fs::path native_dir = tmp.path() / "native", nmr_dir = tmp.path() / "nmr";
+  fs::create_directory(native_dir);
+  fs::create_directory(nmr_dir);
+  std::vector<std::string> flags = extra;
+  if (!policy_yaml.empty()) {
+    WriteFile(tmp.path() / "policy.yaml", policy_yaml);
+    flags.insert(flags.begin(), {"-p", (tmp.path() / "policy.yaml").string()});
+  }
+  Outcome out;
+  const std::set<std::string> shm_before = NmrShmEntries();
+  out.native = RunProgram(argv, {.dir = native_dir});
+  const fs::path report = tmp.path() / "report.json";
+  out.nmr = RunProgram(UnderNmr(replicas, report, argv, flags), {.dir = nmr_dir});
+  EXPECT_FALSE(out.nmr.timed_out);
+  ExpectNothingLeftBehind(shm_before);
+  out.report = LoadReport(report);
+  return out;
+}
+
+std::vector<int> LastViewMembers(const nlohmann::json& report) {
+  return report["views"].back()["members"].get<std::vector<int>>();
+}
+
+std::vector<std::string> Reasons(const nlohmann::json& report) {
+  std::vector<std::string> reasons;
+  for (const auto& d : report["divergences"]) reasons.push_back(d["reason"]);
+  return reasons;
+}
+
+void ExpectAllRecovered(const nlohmann::json& report, size_t count) {
+  ASSERT_EQ(report["recoveries"].size(), count) << report.dump(2);
+  for (const auto& r : report["recoveries"]) {
+    EXPECT_TRUE(r["completed"].get<bool>()) << r.dump();
+    EXPECT_NE(r["donor"], r["slot"]);
+    EXPECT_NE(r["verified_with"], r["donor"]);
+    EXPECT_GT(r["view_after"].get<int>(), r["view_before"].get<int>());
+    EXPECT_GT(r["bytes_compared"].get<int>(), 0);
+  }
+  EXPECT_EQ(report["restarts"], count);
+}
+
+const std::vector<std::string> kLines = {TestProgram("write_lines"), "300"};
+
+TEST(Recovery, TwoKillsInARowAreBothCorrected) {
+  Outcome o = RunBoth(kLines, 3,
+                      {"--inject", "kind=kill,replica=1,at_vote=20", "--inject",
+                       "kind=kill,replica=2,at_vote=150"});
+  EXPECT_EQ(o.nmr.status, o.native.status) << o.nmr.err;
+  ExpectSameBytes("stdout", o.native.out, o.nmr.out);
+  ASSERT_TRUE(o.report.is_object());
+  EXPECT_EQ(Reasons(o.report), (std::vector<std::string>{"crashed", "crashed"}));
+  ExpectAllRecovered(o.report, 2);
+  EXPECT_EQ(LastViewMembers(o.report), (std::vector<int>{0, 1, 2}));
+}
+
+TEST(Recovery, AKillThenARegisterFlipAreBothCorrected) {
+  // rip's bit 40 sends the replica far outside its code: it crashes (SIGSEGV).
+  Outcome o = RunBoth(kLines, 3,
+                      {"--inject", "kind=kill,replica=0,at_vote=20", "--inject",
+                       "kind=bitflip-register,replica=1,at_vote=150,register=rip,bit=40,seed=3"});
+  EXPECT_EQ(o.nmr.status, o.native.status) << o.nmr.err;
+  ExpectSameBytes("stdout", o.native.out, o.nmr.out);
+  ASSERT_TRUE(o.report.is_object());
+  ASSERT_EQ(o.report["injected"].size(), 2u);
+  EXPECT_NE(o.report["injected"][1].get<std::string>().find("rip bit 40"), std::string::npos)
+      << o.report["injected"].dump();
+  EXPECT_EQ(Reasons(o.report), (std::vector<std::string>{"crashed", "crashed"}));
+  EXPECT_EQ(o.report["divergences"][1]["detail"], "killed by SIGSEGV");
+  ExpectAllRecovered(o.report, 2);
+  EXPECT_EQ(LastViewMembers(o.report), (std::vector<int>{0, 1, 2}));
+}
+
+TEST(Recovery, AStoppedReplicaIsCaughtAsHungAndReplaced) {
+  Outcome o = RunBoth(kLines, 3, {"--inject", "kind=stop,replica=2,at_vote=30"},
+                      "vote: {timeout_ms: 300}\n");
+  EXPECT_EQ(o.nmr.status, o.native.status) << o.nmr.err;
+  ExpectSameBytes("stdout", o.native.out, o.nmr.out);
+  ASSERT_TRUE(o.report.is_object());
+  EXPECT_EQ(Reasons(o.report), std::vector<std::string>{"hung"});
+  EXPECT_NE(o.report["divergences"][0]["detail"].get<std::string>().find("(stopped)"),
+            std::string::npos);
+  ExpectAllRecovered(o.report, 1);
+  // Caught at its first deadline, not after the 10 timeouts of the no-progress rule.
+  EXPECT_LT(o.report["wall_s"].get<double>(), 10 * 0.3);
+}
+
+// A 64 MiB buffer written once and read only at the end: a flip into "heap" lands there.
+const std::vector<std::string> kLatent = {TestProgram("latent"), "40", "64"};
+const std::string kLatentFlip = "kind=bitflip-memory,replica=2,at_vote=8,region=heap,seed=11";
+
+TEST(Recovery, ScrubbingFindsALatentFlipBeforeAnyOutputDiffers) {
+  Outcome o = RunBoth(kLatent, 3, {"--inject", kLatentFlip}, "scrub: {interval_ms: 20}\n");
+  EXPECT_EQ(o.nmr.status, o.native.status) << o.nmr.err;
+  ExpectSameBytes("stdout", o.native.out, o.nmr.out);
+  ASSERT_TRUE(o.report.is_object());
+  EXPECT_EQ(Reasons(o.report), std::vector<std::string>{"scrub"});
+  EXPECT_EQ(o.report["divergences"][0]["replica"], 2);
+  EXPECT_GT(o.report["scrubs"].get<int>(), 0);
+  ExpectAllRecovered(o.report, 1);
+}
+
+TEST(Recovery, WithoutScrubbingTheSameFlipReachesItsReplicasOutput) {
+  Outcome o = RunBoth(kLatent, 3, {"--inject", kLatentFlip, "--on-divergence", "kill"});
+  EXPECT_EQ(o.nmr.status, o.native.status) << o.nmr.err;
+  ExpectSameBytes("stdout", o.native.out, o.nmr.out);
+  ASSERT_TRUE(o.report.is_object());
+  ASSERT_EQ(Reasons(o.report), std::vector<std::string>{"diverged"});
+  EXPECT_EQ(o.report["divergences"][0]["syscall"], "write");  // the checksum line
+}
+
+TEST(Recovery, WithOneReplicaTheSameFlipIsSilentDataCorruption) {
+  Outcome o = RunBoth(kLatent, 1, {"--inject", kLatentFlip.substr(0, kLatentFlip.find(",replica")) +
+                                                   ",replica=0,at_vote=8,region=heap,seed=11"});
+  EXPECT_EQ(o.nmr.status, o.native.status) << o.nmr.err;  // exit 0: nothing noticed
+  EXPECT_NE(o.nmr.out, o.native.out);                     // and a wrong checksum printed
+  EXPECT_EQ(o.nmr.out.substr(0, o.nmr.out.find("checksum")),
+            o.native.out.substr(0, o.native.out.find("checksum")));
+}
+
+TEST(Recovery, MaxRestartsBoundsRestartsThenTheRunGoesOnDegraded) {
+  Outcome o = RunBoth(kLines, 3,
+                      {"--inject", "kind=kill,replica=1,at_vote=20", "--inject",
+                       "kind=kill,replica=2,at_vote=150"},
+                      "max_restarts: 1\n");
+  EXPECT_EQ(o.nmr.status, o.native.status) << o.nmr.err;
+  ExpectSameBytes("stdout", o.native.out, o.nmr.out);
+  ASSERT_TRUE(o.report.is_object());
+  ExpectAllRecovered(o.report, 1);
+  EXPECT_EQ(o.report["degraded"], "max_restarts (1) reached");
+  EXPECT_EQ(LastViewMembers(o.report), (std::vector<int>{0, 1}));
+}
+
+TEST(Recovery, AbortStopsTheRunAtTheFirstFault) {
+  Outcome o = RunBoth(kLines, 3, {"--inject", "kind=kill,replica=1,at_vote=20"},
+                      "on_divergence: abort\n");
+  EXPECT_EQ(o.nmr.status, Exited(122)) << o.nmr.err;
+  ASSERT_TRUE(o.report.is_object());
+  EXPECT_EQ(o.report["outcome"], "divergence-abort");
+  EXPECT_TRUE(o.report["recoveries"].empty());
+}
+
+TEST(Recovery, ABadInjectionKeyIsAnErrorBeforeAnythingRuns) {
+  TempDir tmp;
+  RunResult r = RunProgram(UnderNmr(3, tmp.path() / "report.json", kLines,
+                                    {"--inject", "kind=bitflip-memory,region=bss"}),
+                           {.dir = tmp.path()});
+  EXPECT_EQ(r.status, Exited(125));
+  EXPECT_NE(r.err.find("--inject: region: expected one of heap, stack, data, any; got 'bss'"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+}  // namespace
+}  // namespace nmr::test
