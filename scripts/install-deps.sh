@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libxxhash-dev nlohmann-json3-dev
   # programs the integration tests and benchmarks run
   coreutils gzip xz-utils sqlite3 python3 strace hyperfine bsdutils
+  # gcore (on_divergence: quarantine writes core files with it)
+  gdb
 )
 missing=()
 for p in "${packages[@]}"; do

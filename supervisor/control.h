@@ -3,6 +3,7 @@
 //   recovery.cc    restart by cloning, scrubbing, quarantine: the work done at a vote
 //                  boundary, while every member waits for its reply
 //   faults.cc      when the policy's faults are injected
+//   forensics.cc   quarantine's bundles (cores, divergence.json)
 // One Supervisor runs one program (its replicas, channels, engine and executor). Not
 // thread-safe: everything runs on the program thread, except what RunOnMain hands over.
 #pragma once
@@ -62,6 +63,16 @@ struct Replica {
   int64_t detected_ms = 0;    // when the fault it replaces was detected
 };
 
+// A replica frozen for forensics (on_divergence: quarantine), until its bundle is written.
+struct QuarantineCase {
+  int slot = -1;
+  pid_t pid = -1;
+  bool alive = false;  // frozen with SIGSTOP (a crashed one has nothing left to dump)
+  DivergenceRecord record;
+  std::optional<Call> faulty_call;    // what it asked for, when it was outvoted
+  std::optional<Call> majority_call;  // what the majority asked for
+};
+
 // A slot to refill with a clone at the next vote boundary.
 struct PendingRestart {
   int slot = -1;
@@ -100,6 +111,7 @@ class Supervisor {
   void WriteReply(int r, int fork_channel_fd, int fork_donor);
   void Kill(const EngineAction& action);
   void Finish(const EngineAction& action);
+  void RecordNoMajority(const EngineAction& action);
   void StopAll();
   void ForwardEarlyOutput();
   int Conclude();
@@ -117,6 +129,10 @@ class Supervisor {
   void CheckClones();
   void AdoptClone(int slot, pid_t pid);
   void GoDegraded(const std::string& why);
+
+  // forensics.cc
+  void Quarantine(Replica& r, const EngineAction& action, const DivergenceRecord& d);
+  void WriteForensics(int healthy);
 
   // faults.cc
   void InjectAtVote(int r);
@@ -161,6 +177,9 @@ class Supervisor {
   bool degraded_ = false;                 // no more restarts this run
   bool equalized_ = false;                // the start-up repair (EqualizeState) is done
   int64_t last_scrub_ms_ = 0;
+  int replied_this_step_ = 0;             // replies written since this step was decided
+  std::vector<QuarantineCase> quarantine_;
+  std::string protocol_note_;  // what was wrong in the last malformed request
 
   // Faults (faults.cc): which of policy_.faults have been injected.
   std::vector<bool> fault_done_;

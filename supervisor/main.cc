@@ -16,6 +16,7 @@
 #include <iostream>
 
 #include "supervisor/core/exit_codes.h"
+#include "supervisor/os/forensics.h"
 #include "supervisor/os/log_sink.h"
 #include "supervisor/core/policy.h"
 #include "supervisor/os/program_thread.h"
@@ -202,6 +203,16 @@ int main(int argc, char** argv) {
       Fail("report: cannot write " + *policy.report + ": " + strerror(errno));
     }
     close(fd);
+  }
+  if (policy.on_divergence == nmr::OnDivergence::kQuarantine) {
+    if (!policy.forensics_dir) {
+      Fail("on_divergence: quarantine needs a directory for its bundles: forensics.dir in the "
+           "policy, or --forensics DIR");
+    }
+    if (!nmr::FindGcore()) {
+      Fail("on_divergence: quarantine writes core files with gdb's gcore, which is not on PATH "
+           "(Debian: apt-get install gdb)");
+    }
   }
   if (policy.forensics_dir) {
     std::error_code ec;

@@ -26,7 +26,7 @@ bool Supervisor::HoldingReplies() const {
       executing_call_.nr == SYS_exit) {
     return false;
   }
-  bool restart_due = !restarts_.empty() && !degraded_;
+  bool restart_due = (!restarts_.empty() && !degraded_) || !quarantine_.empty();
   bool equalize_due = !equalized_ && engine_.Members().size() >= 2;
   bool scrub_due = policy_.scrub_interval_ms && engine_.Members().size() >= 2 &&
                    NowMs() - last_scrub_ms_ >= *policy_.scrub_interval_ms;
@@ -58,6 +58,9 @@ void Supervisor::AtBoundary() {
     if (std::find(held_.begin(), held_.end(), m) == held_.end()) {
       return;  // someone has yet to vote on this step (or is a clone yet to report)
     }
+  }
+  if (!quarantine_.empty()) {
+    WriteForensics(engine_.Members().front());  // every member waits at this step
   }
   std::map<int, int> fork_fds;  // donor -> the clone's channel fd in nmr-run
   RecoverAtBoundary(&fork_fds);

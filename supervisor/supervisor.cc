@@ -529,6 +529,9 @@ void Supervisor::HandleSignals() {
 
 void Supervisor::StopAll() {
   stopping_ = true;
+  if (!quarantine_.empty()) {
+    WriteForensics(-1);
+  }
   for (Replica& r : replicas_) {
     if (r.running && !r.killed) {
       kill(r.process.pid, SIGKILL);
@@ -606,10 +609,16 @@ void Supervisor::TakeRequest(int i) {
   Request request;
   std::memcpy(&request, &r.process.channel->request, sizeof request);
   uint32_t seq = r.process.channel->request_seq.load(std::memory_order_acquire);
+  uint32_t expected = r.seen_seq + 1;
   r.seen_seq = seq;
-  if (request.seq != seq) {
-    spdlog::warn("replica {}: malformed request (sequence {} in a record stamped {})", i, seq,
-                 request.seq);
+  if (request.seq != seq || seq != expected) {
+    // Only a wild write into its own channel makes these differ: that replica's fault.
+    protocol_note_ = "a request stamped " + std::to_string(request.seq) + " under sequence " +
+                     std::to_string(seq) + ", expected " + std::to_string(expected);
+    spdlog::warn("replica {}: malformed request ({})", i, protocol_note_);
+    r.has_call = false;
+    Apply(engine_.OnFaulty(i, KillReason::kProtocol, NowMs()));
+    return;
   }
   ProcessMemory memory(r.process.pid);
   r.call = Marshal(request, memory);
@@ -644,6 +653,7 @@ void Supervisor::Apply(EngineActions actions) {
       case EngineAction::Kind::kNoMajority:
         spdlog::error("[v{} s{}] no majority: the replicas disagree and no value can win",
                       action.view, action.seq);
+        RecordNoMajority(action);
         report_.outcome = "no-majority";
         exit_code_ = kExitNoMajority;
         StopAll();
@@ -661,6 +671,7 @@ void Supervisor::Execute(const EngineAction& action) {
   // The leader's call is copied: its slot may be refilled before the stragglers are judged.
   executing_call_ = call;
   hold_step_ = HoldingReplies();
+  replied_this_step_ = 0;
   step_cpu_ns_ = leader.cpu_ns_at_vote - leader.cpu_ns_at_prev_vote;
   decided_at_ms_ = NowMs();
   if (performer_->Start(executing_call_, leader.process.pid)) {
@@ -693,6 +704,7 @@ void Supervisor::WriteReply(int i, int fork_channel_fd, int fork_donor) {
     }
   }
   Channel* ch = r.process.channel;
+  ++replied_this_step_;
   ch->reply.seq = r.seen_seq;
   ch->reply.action = outcome.action;
   ch->reply.value = outcome.value;
@@ -727,6 +739,9 @@ void Supervisor::Kill(const EngineAction& action) {
     } else if (action.reason == KillReason::kCrashed) {
       d.syscall = "death";
       d.detail = DescribeStatus(r.status);
+      if (WIFEXITED(r.status)) {
+        d.reason = "exited";  // ended on its own while the majority went on
+      }
     } else if (action.reason == KillReason::kHung) {
       d.syscall = "none";
       d.detail = "no vote within " + std::to_string(policy_.vote_timeout_ms) +
@@ -740,16 +755,23 @@ void Supervisor::Kill(const EngineAction& action) {
                      ? "its shim failed at shim.cc:" +
                            std::to_string(r.process.channel->fatal.line) + " (" +
                            strerror(-r.process.channel->fatal.code) + ")"
-                     : "nonsense in its channel";
+                     : "nonsense in its channel: " + protocol_note_;
     } else {
       d.syscall = SyscallName(r.call.nr);
       d.detail = DescribeDifference(r.call, executing_call_);
+      if (r.call.nr == SYS_exit_group || r.call.nr == SYS_exit) {
+        d.reason = "exited";  // asked to end the program while the majority went on
+      }
     }
     spdlog::warn("[v{} s{}] replica {} {}: {} ({}); {} replica(s) left", action.view, action.seq,
                  action.replica, d.reason, d.syscall, d.detail, engine_.Members().size());
     report_.divergences.push_back(d);
   }
-  if (r.running && !r.killed && r.process.pid > 0) {
+  bool quarantine = policy_.EffectiveOnDivergence() == OnDivergence::kQuarantine &&
+                    action.reason != KillReason::kFinished && !stopping_;
+  if (quarantine) {
+    Quarantine(r, action, report_.divergences.back());  // frozen, killed once dumped
+  } else if (r.running && !r.killed && r.process.pid > 0) {
     kill(r.process.pid, SIGKILL);
   }
   r.killed = true;
@@ -760,6 +782,12 @@ void Supervisor::Kill(const EngineAction& action) {
   held_.erase(std::remove(held_.begin(), held_.end(), action.replica), held_.end());
   if (action.reason != KillReason::kFinished) {
     QueueRestart(action);
+    // If no reply of this step went out yet, hold them all: the clone (and a quarantine's
+    // healthy core) then comes from this very step.
+    if ((!restarts_.empty() || !quarantine_.empty()) && replied_this_step_ == 0 && executing_ == false &&
+        executing_call_.nr != SYS_exit_group && executing_call_.nr != SYS_exit && !stopping_) {
+      hold_step_ = true;
+    }
   }
   if (policy_.EffectiveOnDivergence() == OnDivergence::kAbort &&
       action.reason != KillReason::kFinished && !stopping_) {
@@ -770,10 +798,37 @@ void Supervisor::Kill(const EngineAction& action) {
   }
 }
 
+// No value can win: what each member asked for goes into the report (with N = 2, one
+// disagreement is enough), so that a person sees the disagreement, not only its end.
+void Supervisor::RecordNoMajority(const EngineAction& action) {
+  for (int m : engine_.Members()) {
+    const Replica& r = replicas_[m];
+    DivergenceRecord d;
+    d.seq = action.seq;
+    d.view = action.view;
+    d.replica = m;
+    d.reason = "no-majority";
+    if (r.has_call) {
+      d.syscall = SyscallName(r.call.nr);
+      d.detail = "asked for " + DescribeCall(r.call);
+    } else if (!r.running) {
+      d.syscall = "death";
+      d.detail = DescribeStatus(r.status);
+    } else {
+      d.syscall = "none";
+      d.detail = "had not voted";
+    }
+    report_.divergences.push_back(d);
+  }
+}
+
 void Supervisor::Finish(const EngineAction& action) {
   Replica& leader = replicas_[action.replica];
   leader_ = action.replica;
   hold_step_ = false;  // the program ends: nothing to recover
+  if (!quarantine_.empty()) {
+    WriteForensics(-1);
+  }
   if (leader.has_call && (leader.call.nr == SYS_exit_group || leader.call.nr == SYS_exit)) {
     report_.outcome = "exit";
     exit_code_ = static_cast<int>(leader.call.args[0] & 0xff);

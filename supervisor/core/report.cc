@@ -44,6 +44,7 @@ nlohmann::json ToJson(const Report& report) {
                                {"completed", r.completed}});
   }
   j["scrubs"] = report.scrubs;
+  j["forensics"] = report.forensics;
   j["degraded"] = report.degraded ? nlohmann::json(*report.degraded) : nlohmann::json(nullptr);
   j["execs"] = report.execs;
   j["injected"] = report.injected;

@@ -56,6 +56,7 @@ struct Report {
   std::vector<RecoveryRecord> recoveries;
   int scrubs = 0;                    // boundaries at which memory was compared for scrubbing
   std::optional<std::string> degraded;  // why the run stopped recovering, if it did
+  std::vector<std::string> forensics;   // quarantine's bundle directories
   int execs = 0;  // execve calls that replaced the program
   std::vector<std::string> injected;  // "replica R, vote K (or T ms): what was done"
   std::map<std::string, uint64_t> refused;  // "syscall: what" -> count (ENOSYS, ENOTTY, ...)

@@ -198,10 +198,14 @@ void VoteEngine::Evaluate(int64_t now_ms, EngineActions& out) {
   if (finished_) {
     return;
   }
-  for (size_t r = 0; r < replicas_.size(); ++r) {
-    Replica& rep = replicas_[r];
-    if (rep.alive && rep.vote && rep.next_step == step_) {
-      Judge(static_cast<int>(r), out);
+  // The outvoted first, then the majority: a caller that recovers (recovery.cc) learns of
+  // the fault before any reply of this step goes out, so it can hold them all.
+  for (bool outvoted : {true, false}) {
+    for (size_t r = 0; r < replicas_.size(); ++r) {
+      Replica& rep = replicas_[r];
+      if (rep.alive && rep.vote && rep.next_step == step_ && (rep.vote != decided_) == outvoted) {
+        Judge(static_cast<int>(r), out);
+      }
     }
   }
   MaybeAdvance(now_ms, out);

@@ -129,15 +129,13 @@ TEST(PolicyTest, VoteTimeout) {
 }
 
 TEST(PolicyTest, OnDivergence) {
-  const std::string expected = "expected one of restart, kill, abort; got ";
+  const std::string expected = "expected one of restart, kill, quarantine, abort; got ";
   EXPECT_EQ(ErrorOf("replicas: 3\non_divergence: explode\n"),
             "p.yaml:2: on_divergence: " + expected + "'explode'");
   EXPECT_EQ(ErrorOf("on_divergence: [kill]"), "p.yaml:1: on_divergence: " + expected + "a list");
   EXPECT_EQ(ErrorOf("on_divergence: Kill"), "p.yaml:1: on_divergence: " + expected + "'Kill'");
   EXPECT_EQ(MustParse("on_divergence: restart").on_divergence, OnDivergence::kRestart);
-  EXPECT_EQ(ErrorOf("on_divergence: quarantine"),
-            "p.yaml:1: on_divergence: 'quarantine' is not supported yet; expected one of restart, "
-            "kill, abort");
+  EXPECT_EQ(MustParse("on_divergence: quarantine").on_divergence, OnDivergence::kQuarantine);
 }
 
 TEST(PolicyTest, DefaultOnDivergenceDependsOnReplicas) {
