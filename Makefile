@@ -28,6 +28,7 @@ demo: build
 bench: build
 	$(BUILD)/bin/nmr_vote_path_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	./bench/run.sh $(BUILD)
+	./bench/recovery.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
