@@ -1,5 +1,7 @@
 // The control loop's state, shared by its parts (internal to supervisor/):
-//   supervisor.cc  start, the loop, votes, replies, kills, the end of the run
+//   supervisor.cc  the loop, votes, replies, kills, the end of the run
+//   start.cc       starting the replicas, and replacing them at an agreed execve
+//   events.cc      waiting for requests, signals, deaths and deadlines; reaping
 //   recovery.cc    restart by cloning, scrubbing, quarantine: the work done at a vote
 //                  boundary, while every member waits for its reply
 //   faults.cc      when the policy's faults are injected
@@ -8,6 +10,8 @@
 // thread-safe: everything runs on the program thread, except what RunOnMain hands over.
 #pragma once
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -34,10 +38,16 @@ namespace nmr {
 
 // Bumped (and woken) by the signal handler and the executor: the control loop's doorbell.
 extern std::atomic<uint32_t> g_event_word;
+// What nmr-run inherited (mask, dispositions of the signals it handles), for the program.
+extern sigset_t g_original_mask;
+extern std::vector<std::pair<int, struct sigaction>> g_original_actions;
 
 int64_t NowMs();
 // A replica's CPU time (the kernel's per-process CPU clock), or 0 once it is gone.
 int64_t CpuNanoseconds(pid_t pid);
+double CpuSeconds(const rusage& usage);
+// Whether the process is stopped (SIGSTOP, a terminal stop): it can make no progress at all.
+bool IsStopped(pid_t pid);
 // "killed by SIGSEGV", "exited with 3".
 std::string DescribeStatus(int status);
 

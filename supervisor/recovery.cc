@@ -20,6 +20,20 @@
 #include "supervisor/os/replica_state.h"
 
 namespace nmr {
+namespace {
+
+// Threads of a process, from /proc/PID/status (0 if it is gone).
+int ThreadCount(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Threads:", 0) == 0) {
+      return std::atoi(line.c_str() + 8);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
 
 bool Supervisor::HoldingReplies() const {
   if (stopping_ || replace_pending_ || executing_call_.nr == SYS_exit_group ||
@@ -186,6 +200,13 @@ void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
       return;
     }
     int donor = agree[d];
+    // fork copies one thread: a donor with several cannot be cloned (threads come with the
+    // process-trees work; today nmr refuses to start them, so this is a safeguard).
+    if (int threads = ThreadCount(replicas_[donor].process.pid); threads != 1) {
+      GoDegraded("replica " + std::to_string(donor) + " has " + std::to_string(threads) +
+                 " threads and cannot be cloned");
+      return;
+    }
     int verified_with = agree[(d + 1) % agree.size()];
     PendingRestart next = restarts_.front();
     restarts_.erase(restarts_.begin());

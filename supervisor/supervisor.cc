@@ -36,24 +36,7 @@
 
 namespace nmr {
 
-std::atomic<uint32_t> g_event_word{0};
 
-namespace {
-
-std::atomic<uint64_t> g_pending_signals{0};
-
-constexpr int kWatchedSignals[] = {SIGCHLD, SIGINT,  SIGTERM, SIGHUP,
-                                   SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-sigset_t g_original_mask;
-std::vector<std::pair<int, struct sigaction>> g_original_actions;
-
-void OnSignal(int sig) {
-  g_pending_signals.fetch_or(1ULL << sig);
-  g_event_word.fetch_add(1);
-  syscall(SYS_futex, &g_event_word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-}
-
-}  // namespace
 
 int64_t NowMs() {
   timespec ts;
@@ -71,7 +54,7 @@ int64_t CpuNanoseconds(pid_t pid) {
   return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
 }
 
-static double CpuSeconds(const rusage& usage) {
+double CpuSeconds(const rusage& usage) {
   return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
@@ -91,185 +74,6 @@ Supervisor::Supervisor(const RunConfig& config, ProgramThread& program_thread)
       program_thread_(program_thread),
       engine_(policy_.replicas, policy_.vote_timeout_ms),
       fault_done_(policy_.faults.size(), false) {}
-
-Result<Ok> Supervisor::Start() {
-  ResolveError resolve_error;
-  const char* path_env = getenv("PATH");
-  ResolvedProgram program =
-      ResolveProgram(config_.argv[0], path_env ? path_env : "", &resolve_error);
-  if (program.path.empty()) {
-    exit_code_ = resolve_error.exit_code;
-    return MakeError(resolve_error.message);
-  }
-  std::vector<std::string> envp;
-  for (char** e = environ; *e != nullptr; ++e) {
-    envp.emplace_back(*e);
-  }
-  return StartReplicas(program.path, config_.argv, envp);
-}
-
-Result<Ok> Supervisor::StartReplicas(const std::string& path, const std::vector<std::string>& argv,
-                                     const std::vector<std::string>& envp) {
-  SpawnPlan plan;
-  plan.path = path;
-  plan.argv = argv;
-  // LD_PRELOAD=<shim>[:<the program's own>]; the shim takes itself out again at start-up.
-  std::string preload = config_.shim_path;
-  for (const std::string& e : envp) {
-    if (e.rfind("LD_PRELOAD=", 0) == 0) {
-      if (e.size() > 11) {
-        preload += ":" + e.substr(11);
-      }
-      continue;
-    }
-    plan.envp.push_back(e);
-  }
-  plan.envp.push_back("LD_PRELOAD=" + preload);
-  plan.replicas = policy_.replicas;
-  plan.virtual_pid = getpid();
-  plan.executor_tid = program_thread_.tid();
-  plan.shim_filter = BuildShimFilter();
-  plan.fast_path = config_.fast_path;
-  // Polling pays when every replica and the control loop have a core of their own; with
-  // fewer cores it only steals CPU from the replicas (DESIGN.md: 2-3x slower on 2 cores).
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  spin_iterations_ = policy_.replicas + 1 <= cpus ? 4000 : 0;
-  plan.spin_iterations = spin_iterations_;
-  if (getrandom(plan.at_random.data(), plan.at_random.size(), 0) != 16) {
-    return MakeError("getrandom: " + std::string(strerror(errno)));
-  }
-  plan.original_mask = g_original_mask;
-  plan.original_actions = g_original_actions;
-  // The program's working directory is the executor's (a chdir before an execve moved it).
-  std::string cwd = "/proc/self/task/" + std::to_string(program_thread_.tid()) + "/cwd";
-  plan.cwd_fd = open(cwd.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  Result<std::vector<ReplicaProcess>> spawned = SpawnReplicas(plan);
-  if (plan.cwd_fd >= 0) {
-    close(plan.cwd_fd);
-  }
-  if (!spawned) {
-    exit_code_ = kExitOwnError;
-    return spawned.error();
-  }
-  plan_ = plan;
-  plan_.cwd_fd = -1;
-  replicas_.clear();
-  std::vector<int> listeners;
-  for (ReplicaProcess& p : *spawned) {
-    Replica r;
-    r.process = p;
-    listeners.push_back(p.listener);
-    replicas_.push_back(std::move(r));
-  }
-  uint64_t seed;
-  std::memcpy(&seed, plan.at_random.data(), sizeof seed);
-  responder_ = std::make_unique<NotifyResponder>(std::move(listeners), seed);
-  RecordView();
-  return Ok{};
-}
-
-// An agreed execve that passed the kernel's checks: the replicas are replaced by new ones
-// running the new program. What execve keeps lives in the supervisor already: the virtual
-// pid, the fd table and cwd (the executor's; close-on-exec fds are closed here).
-void Supervisor::ReplaceProgram(const Call& call) {
-  auto split = [](const std::vector<uint8_t>& joined) {
-    std::vector<std::string> out;
-    std::string current;
-    for (uint8_t c : joined) {
-      if (c == 0) {
-        out.push_back(current);
-        current.clear();
-      } else {
-        current.push_back(static_cast<char>(c));
-      }
-    }
-    return out;
-  };
-  std::string path(call.in[0].begin(), call.in[0].end());
-  std::vector<std::string> argv = split(call.in[1]);
-  std::vector<std::string> envp = split(call.in[2]);
-  std::string shown = path;
-  if (!path.empty() && path[0] != '/') {
-    path = "/proc/self/task/" + std::to_string(program_thread_.tid()) + "/cwd/" + path;
-  }
-  std::optional<ResolveError> problem;
-  // Reading the file opens an fd: on the main thread, never in the program's table.
-  program_thread_.RunOnMain([&] { problem = CheckExecutable(path); });
-  if (problem) {
-    // The kernel would have let it run (a static program): nmr cannot follow it there.
-    spdlog::error("execve {}: {}", shown, problem->message);
-    report_.outcome = "error";
-    exit_code_ = problem->exit_code;
-    StopAll();
-    return;
-  }
-  spdlog::debug("[v{} s{}] execve {}: replacing the replicas", engine_.view(), engine_.seq(),
-                shown);
-  for (std::vector<Replica>* list : {&replicas_, &retired_}) {
-    for (Replica& r : *list) {
-      if (r.running && r.process.pid > 0) {
-        kill(r.process.pid, SIGKILL);
-        int status;
-        rusage usage;
-        wait4(r.process.pid, &status, __WALL, &usage);
-        cpu_s_before_exec_ += CpuSeconds(usage);
-      }
-      r.running = false;
-    }
-  }
-  // The new program starts at full strength: nothing is left to recover.
-  held_.clear();
-  restarts_.clear();
-  equalized_ = false;
-  CloseOnExec();
-  report_.execs++;
-  engine_ = VoteEngine(policy_.replicas, policy_.vote_timeout_ms, engine_.view() + 1);
-  // nmr-run's own fds (pipes, listeners) and forking belong to the main thread.
-  Result<Ok> started = Ok{};
-  program_thread_.RunOnMain([&] {
-    for (std::vector<Replica>* list : {&replicas_, &retired_}) {
-      for (Replica& r : *list) {
-        munmap(r.process.channel, kChannelSize);
-        for (int fd : {r.process.stdout_pipe, r.process.stderr_pipe, r.channel_fd}) {
-          if (fd >= 0) {
-            close(fd);
-          }
-        }
-      }
-    }
-    retired_.clear();
-    responder_.reset();
-    started = StartReplicas(path, argv, envp);
-  });
-  if (!started) {
-    spdlog::error("execve {}: {}", shown, started.error().message);
-    report_.outcome = "error";
-    exit_code_ = kExitOwnError;
-    replicas_.clear();
-  }
-}
-
-// execve closes the fds marked close-on-exec. The program's table is this thread's; the
-// listing is read on the main thread, so its own directory fd is not in the program's table.
-void Supervisor::CloseOnExec() {
-  std::vector<int> to_close;
-  program_thread_.RunOnMain([&] {
-    std::string dir = "/proc/self/task/" + std::to_string(program_thread_.tid()) + "/fdinfo/";
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-      std::ifstream info(entry.path());
-      std::string key;
-      std::string value;
-      while (info >> key >> value) {
-        if (key == "flags:" && (std::stoul(value, nullptr, 8) & O_CLOEXEC) != 0) {
-          to_close.push_back(std::stoi(entry.path().filename().string()));
-        }
-      }
-    }
-  });
-  for (int fd : to_close) {
-    close(fd);
-  }
-}
 
 void Supervisor::RecordView() { report_.views.push_back({engine_.view(), engine_.Members()}); }
 
@@ -301,8 +105,7 @@ int Supervisor::Run() {
   return Conclude();
 }
 
-// Whether the process is stopped (SIGSTOP, a terminal stop): it can make no progress at all.
-static bool IsStopped(pid_t pid) {
+bool IsStopped(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   size_t paren = text.rfind(')');
@@ -394,139 +197,6 @@ void Supervisor::Loop() {
   }
 }
 
-bool Supervisor::AnyRunning() const {
-  auto running = [](const Replica& r) { return r.running; };
-  return std::any_of(replicas_.begin(), replicas_.end(), running) ||
-         std::any_of(retired_.begin(), retired_.end(), running);
-}
-
-bool Supervisor::AnyEvent(uint32_t event_seen) const {
-  if (g_event_word.load(std::memory_order_acquire) != event_seen) {
-    return true;
-  }
-  if (stopping_) {
-    return false;
-  }
-  for (const Replica& r : replicas_) {
-    if (r.clone_pending) {
-      if (r.running && r.process.channel->clone_pid.load(std::memory_order_seq_cst) != 0) {
-        return true;
-      }
-      continue;
-    }
-    if (r.running && !r.killed && !r.has_call &&
-        r.process.channel->request_seq.load(std::memory_order_seq_cst) != r.seen_seq) {
-      return true;
-    }
-  }
-  return false;
-}
-
-void Supervisor::WaitForEvent(uint32_t event_seen) {
-  // With a core for every replica and for us, a reply is often only microseconds away:
-  // poll first (no context switch), then sleep.
-  for (uint32_t i = 0; i < spin_iterations_; ++i) {
-    if (AnyEvent(event_seen)) {
-      return;
-    }
-    __builtin_ia32_pause();
-  }
-  // futex_waitv over the doorbell and every live replica's request word: returns at once if
-  // any of them already moved past what we saw. Replicas wake us only when we say we sleep.
-  constexpr uint32_t kPrivate = 128;  // FUTEX2_PRIVATE: the doorbell is process-private
-  struct futex_waitv waiters[1 + 16] = {};
-  int n = 0;
-  auto add = [&](uint32_t expected, const void* word, uint32_t flags) {
-    waiters[n].val = expected;
-    waiters[n].uaddr = reinterpret_cast<uint64_t>(word);
-    waiters[n].flags = flags;
-    ++n;
-  };
-  add(event_seen, &g_event_word, FUTEX_32 | kPrivate);
-  if (!stopping_) {
-    for (Replica& r : replicas_) {
-      if (r.clone_pending && r.running) {
-        add(0, &r.process.channel->clone_pid, FUTEX_32);  // the clone reports in
-      } else if (r.running && !r.killed && !r.has_call) {
-        r.process.channel->supervisor_sleeping.store(1, std::memory_order_seq_cst);
-        add(r.seen_seq, &r.process.channel->request_seq, FUTEX_32);  // shared with the replica
-      }
-    }
-  }
-  std::optional<int64_t> next = engine_.NextDeadline();
-  auto earliest = [&next](std::optional<int64_t> other) {
-    if (other && (!next || *other < *next)) {
-      next = other;
-    }
-  };
-  earliest(NextFaultDeadline());
-  for (const Replica& r : replicas_) {
-    if (r.clone_pending && r.running) {
-      earliest(r.clone_deadline_ms);
-    }
-  }
-  if (interrupting_ && executing_) {
-    // The interrupt may have arrived before the call started waiting: send it again soon.
-    int64_t retry = NowMs() + 20;
-    next = next ? std::min(*next, retry) : retry;
-  }
-  timespec deadline;
-  timespec* timeout = nullptr;
-  if (next) {
-    deadline = {*next / 1000, (*next % 1000) * 1'000'000};
-    timeout = &deadline;
-  }
-  if (!AnyEvent(event_seen)) {
-    syscall(SYS_futex_waitv, waiters, n, 0, timeout, CLOCK_MONOTONIC);
-  }
-  for (Replica& r : replicas_) {
-    if (r.running) {
-      r.process.channel->supervisor_sleeping.store(0, std::memory_order_relaxed);
-    }
-  }
-}
-
-// Signals sent to nmr-run are the program's: they are delivered to every replica with the
-// result of the next agreed call (a call waiting on the executor is cut short for it, as the
-// kernel interrupts a blocked syscall). The same signal again before the first one was
-// delivered (a second Ctrl-C on a program that never makes a syscall) stops the run.
-void Supervisor::HandleSignals() {
-  uint64_t pending = g_pending_signals.exchange(0);
-  if ((pending & (1ULL << SIGCHLD)) != 0) {
-    reap_pending_ = true;  // Reap() does the work
-  }
-  pending &= ~(1ULL << SIGCHLD);
-  for (int sig = 1; sig < 64 && pending != 0; ++sig) {
-    if ((pending & (1ULL << sig)) == 0) {
-      continue;
-    }
-    pending &= ~(1ULL << sig);
-    uint64_t bit = 1ULL << (sig - 1);
-    // Like the kernel, a standard signal already pending merges with the new one; only the
-    // ones a person sends to end a program escalate to stopping the run.
-    bool ends_a_run = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
-    if (((signals_for_program_ & bit) != 0 && ends_a_run) || stopping_) {
-      spdlog::warn(
-          "received SIG{} again before the program took the first: stopping the "
-          "replicas",
-          sigabbrev_np(sig));
-      report_.outcome = "interrupted";
-      exit_signal_ = sig;
-      StopAll();
-      return;
-    }
-    spdlog::debug("received SIG{}: for the program", sigabbrev_np(sig));
-    if (signals_for_program_ == 0) {
-      signals_since_ms_ = NowMs();
-    }
-    signals_for_program_ |= bit;
-  }
-  if (signals_for_program_ != 0 && executing_) {
-    interrupting_ = true;
-    executor_->Interrupt();
-  }
-}
-
 void Supervisor::StopAll() {
   stopping_ = true;
   if (!quarantine_.empty()) {
@@ -536,56 +206,6 @@ void Supervisor::StopAll() {
     if (r.running && !r.killed) {
       kill(r.process.pid, SIGKILL);
       r.killed = true;
-    }
-  }
-}
-
-void Supervisor::Reap() {
-  if (!reap_pending_) {
-    return;
-  }
-  reap_pending_ = false;
-  for (;;) {
-    int status;
-    rusage usage;
-    pid_t pid = wait4(-1, &status, WNOHANG | __WALL, &usage);
-    if (pid <= 0) {
-      return;
-    }
-    for (size_t i = 0; i < replicas_.size(); ++i) {
-      if (replicas_[i].process.pid == pid && replicas_[i].running) {
-        OnReaped(replicas_[i], status, CpuSeconds(usage), true, static_cast<int>(i));
-      }
-    }
-    for (Replica& r : retired_) {
-      if (r.process.pid == pid && r.running) {
-        OnReaped(r, status, CpuSeconds(usage), false, -1);
-      }
-    }
-    // Anything else is a clone that died before it reported: CheckClones times it out.
-  }
-}
-
-void Supervisor::OnReaped(Replica& r, int status, double cpu_s, bool current, int slot) {
-  r.running = false;
-  r.status = status;
-  r.cpu_s += cpu_s;
-  if (r.process.channel->fatal.code != 0) {
-    spdlog::error("replica {}: shim failed at shim.cc:{} ({})", slot, r.process.channel->fatal.line,
-                  strerror(-r.process.channel->fatal.code));
-  }
-  if (!current) {
-    munmap(r.process.channel, kChannelSize);
-    r.process.channel = nullptr;
-    return;
-  }
-  if (!r.killed) {
-    spdlog::debug("[v{} s{}] replica {} {}", engine_.view(), engine_.seq(), slot,
-                  DescribeStatus(status));
-    if (r.process.channel->fatal.code != 0) {
-      Apply(engine_.OnFaulty(slot, KillReason::kProtocol, NowMs()));
-    } else {
-      Apply(engine_.OnDeath(slot, DeathDigest(status), NowMs()));
     }
   }
 }
@@ -914,34 +534,6 @@ int Supervisor::Conclude() {
     return 128 + exit_signal_;
   }
   return exit_code_;
-}
-
-void InstallSupervisorSignals() {
-  sigprocmask(SIG_SETMASK, nullptr, &g_original_mask);
-  for (int sig : kWatchedSignals) {
-    struct sigaction old;
-    struct sigaction action = {};
-    action.sa_handler = OnSignal;
-    action.sa_flags = SA_RESTART;
-    sigfillset(&action.sa_mask);
-    sigaction(sig, &action, &old);
-    g_original_actions.emplace_back(sig, old);
-  }
-  // nmr-run's own: a program's EPIPE and EFBIG are results to hand over, not our death. What
-  // the program inherits is restored in the spawner.
-  for (int sig : {SIGPIPE, SIGXFSZ}) {
-    struct sigaction old;
-    struct sigaction ignore = {};
-    ignore.sa_handler = SIG_IGN;
-    sigaction(sig, &ignore, &old);
-    g_original_actions.emplace_back(sig, old);
-  }
-  sigset_t unblock;
-  sigemptyset(&unblock);
-  for (int sig : kWatchedSignals) {
-    sigaddset(&unblock, sig);
-  }
-  sigprocmask(SIG_UNBLOCK, &unblock, nullptr);
 }
 
 int RunUnderNmr(const RunConfig& config, ProgramThread& program_thread) {

@@ -328,6 +328,13 @@ void Redigest(Call& call) {
     XXH3_128bits_update(&state, bytes.data(), bytes.size());
   }
   XXH3_128bits_update(&state, &call.unreadable_arg, sizeof call.unreadable_arg);
+  // The iovec entries: for readv they are in no input buffer, yet say where and how much the
+  // result is written (the leader's entries are used for every member).
+  XXH3_128bits_update(&state, &call.iov_arg, sizeof call.iov_arg);
+  for (const auto& [address, length] : call.iov) {
+    uint64_t entry[2] = {address, length};
+    XXH3_128bits_update(&state, entry, sizeof entry);
+  }
   XXH128_hash_t h = XXH3_128bits_digest(&state);
   call.digest = VoteValue{h.low64, h.high64};
 }
@@ -361,7 +368,19 @@ std::string DescribeCall(const Call& call) {
                   static_cast<long long>(call.args[i]));
     out += buffer;
     if (kind == ArgKind::kPath && !call.in[i].empty() && call.unreadable_arg != i) {
-      out += " \"" + std::string(call.in[i].begin(), call.in[i].end()) + "\"";
+      // The replica's bytes: all but printable ASCII escaped, so that the text is one line
+      // and valid UTF-8 (the JSON report's dump throws on anything else).
+      out += " \"";
+      for (uint8_t c : call.in[i]) {
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+          out += static_cast<char>(c);
+        } else {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+          out += escaped;
+        }
+      }
+      out += "\"";
     }
   }
   return out + ")";
@@ -386,6 +405,19 @@ std::string DescribeDifference(const Call& minority, const Call& majority) {
     return asked + " with different bytes in argument " + std::to_string(i) + " (" +
            std::to_string(a.size()) + " vs " + std::to_string(b.size()) +
            " bytes, first difference at byte " + std::to_string(at) + ")";
+  }
+  if (minority.iov != majority.iov) {
+    return asked + " with different iovec entries in argument " +
+           std::to_string(std::max(minority.iov_arg, majority.iov_arg)) + " (" +
+           std::to_string(minority.iov.size()) + " vs " + std::to_string(majority.iov.size()) +
+           " entries)";
+  }
+  if (minority.unreadable_arg != majority.unreadable_arg) {
+    return minority.unreadable_arg >= 0
+               ? asked + " with argument " + std::to_string(minority.unreadable_arg) +
+                     " unreadable"
+               : asked + " with argument " + std::to_string(majority.unreadable_arg) +
+                     " readable, unreadable in the majority's";
   }
   return asked + ": differs from the majority's in a register the table does not describe";
 }

@@ -98,10 +98,10 @@ EngineActions VoteEngine::OnTick(int64_t now_ms) {
     return out;
   }
   deadline_.reset();
-  for (size_t r = 0; r < replicas_.size(); ++r) {
-    if (replicas_[r].alive && !replicas_[r].vote.has_value()) {
-      Remove(static_cast<int>(r), KillReason::kHung, out);
-    }
+  // Only stragglers of this step: a clone that joined from a donor already answered for it
+  // owes no vote here (it has none recorded, and is not late).
+  for (int r : Stragglers()) {
+    Remove(r, KillReason::kHung, out);
   }
   Evaluate(now_ms, out);
   return out;
@@ -130,7 +130,12 @@ EngineActions VoteEngine::OnFaulty(int r, KillReason reason, int64_t now_ms) {
 
 bool VoteEngine::BetweenSteps(int r) const {
   const Replica& rep = replicas_[r];
-  return rep.alive && !rep.vote && !rep.early && rep.next_step > (decided_ ? step_ : step_ - 1);
+  if (!rep.alive) {
+    return false;
+  }
+  // Its vote on the current step stays recorded after its reply, until the step advances:
+  // whether it has voted since its reply is told by the vote of the step it is at.
+  return rep.next_step == step_ ? !rep.vote : !rep.early;
 }
 
 void VoteEngine::OnJoin(int r, int donor) {

@@ -97,6 +97,22 @@ TEST(Recovery, AKillThenARegisterFlipAreBothCorrected) {
   EXPECT_EQ(LastViewMembers(o.report), (std::vector<int>{0, 1, 2}));
 }
 
+TEST(Recovery, AClonesCarriesItsDonorsSignalStatePendingSignalAndAltStack) {
+  // Killed while SIGUSR1 is blocked and pending: a clone without the pending signal, the
+  // handler or the alternate stack would print something else after the unblock, and be
+  // outvoted (a second divergence).
+  Outcome o = RunBoth({TestProgram("clone_state"), "20"}, 3,
+                      {"--inject", "kind=kill,replica=1,at_vote=10"});
+  EXPECT_EQ(o.nmr.status, o.native.status) << o.nmr.err;
+  ExpectSameBytes("stdout", o.native.out, o.nmr.out);
+  EXPECT_NE(o.native.out.find("handled 1, on the alternate stack 1"), std::string::npos)
+      << o.native.out;
+  ASSERT_TRUE(o.report.is_object());
+  EXPECT_EQ(Reasons(o.report), std::vector<std::string>{"crashed"});
+  ExpectAllRecovered(o.report, 1);
+  EXPECT_EQ(LastViewMembers(o.report), (std::vector<int>{0, 1, 2}));
+}
+
 TEST(Recovery, AStoppedReplicaIsCaughtAsHungAndReplaced) {
   Outcome o = RunBoth(kLines, 3, {"--inject", "kind=stop,replica=2,at_vote=30"},
                       "vote: {timeout_ms: 300}\n");
