@@ -154,7 +154,20 @@ void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
   }
   if (scrub) {
     last_scrub_ms_ = now;
-    report_.scrubs++;
+    ScrubRecord record{engine_.seq(), engine_.view(), members, {}, 0, 0};
+    for (int m : members) {
+      if (std::find(agree.begin(), agree.end(), m) == agree.end()) {
+        record.differing.push_back(m);
+      }
+      if (auto d = digests.find(m); d != digests.end()) {
+        record.bytes += d->second.bytes;
+        record.ms += d->second.ms;
+      }
+    }
+    spdlog::debug("[v{} s{}] scrub: {} member(s), {} differing, {} bytes in {:.1f} ms",
+                  record.view, record.seq, members.size(), record.differing.size(), record.bytes,
+                  record.ms);
+    report_.scrubs.push_back(record);
     if (agree.size() * 2 > members.size()) {
       for (int m : members) {
         if (std::find(agree.begin(), agree.end(), m) == agree.end() && !stopping_) {

@@ -43,7 +43,15 @@ nlohmann::json ToJson(const Report& report) {
                                {"ms", r.ms},
                                {"completed", r.completed}});
   }
-  j["scrubs"] = report.scrubs;
+  j["scrubs"] = nlohmann::json::array();
+  for (const ScrubRecord& r : report.scrubs) {
+    j["scrubs"].push_back({{"seq", r.seq},
+                           {"view", r.view},
+                           {"members", r.members},
+                           {"differing", r.differing},
+                           {"bytes", r.bytes},
+                           {"ms", r.ms}});
+  }
   j["forensics"] = report.forensics;
   j["degraded"] = report.degraded ? nlohmann::json(*report.degraded) : nlohmann::json(nullptr);
   j["execs"] = report.execs;

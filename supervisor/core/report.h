@@ -35,6 +35,16 @@ struct RecoveryRecord {
   bool completed = false;
 };
 
+// One scrub: the members' memory compared at step `seq` of view `view`.
+struct ScrubRecord {
+  uint64_t seq = 0;
+  uint32_t view = 0;
+  std::vector<int> members;    // whose memory was digested
+  std::vector<int> differing;  // members outside the largest agreeing group
+  uint64_t bytes = 0;          // digested, over all members
+  double ms = 0;
+};
+
 struct ViewRecord {
   uint32_t view = 0;
   std::vector<int> members;
@@ -54,7 +64,7 @@ struct Report {
   std::vector<ViewRecord> views;
   int restarts = 0;
   std::vector<RecoveryRecord> recoveries;
-  int scrubs = 0;                    // boundaries at which memory was compared for scrubbing
+  std::vector<ScrubRecord> scrubs;
   std::optional<std::string> degraded;  // why the run stopped recovering, if it did
   std::vector<std::string> forensics;   // quarantine's bundle directories
   int execs = 0;  // execve calls that replaced the program

@@ -1350,7 +1350,7 @@ TEST(VoteEngineScheduleTest, GeneratedSchedulesKeepTheInvariants) {
   EXPECT_GT(stats.early_votes, 100);
 }
 
-// 7 x 1500 schedules of up to 12 steps: about 1.7 s here (RelWithDebInfo, 2 cores).
+// 7 x 1500 schedules of up to 12 steps: about 1.4 s here (RelWithDebInfo, 2 busy cores).
 constexpr uint32_t kRecoverySeeds = 1500;
 
 TEST(VoteEngineScheduleTest, GeneratedSchedulesWithRecoveryKeepTheInvariants) {
