@@ -48,6 +48,8 @@ int64_t CpuNanoseconds(pid_t pid);
 double CpuSeconds(const rusage& usage);
 // Whether the process is stopped (SIGSTOP, a terminal stop): it can make no progress at all.
 bool IsStopped(pid_t pid);
+// Whether it is running or waiting for a CPU (state R).
+bool IsRunnable(pid_t pid);
 // "killed by SIGSEGV", "exited with 3".
 std::string DescribeStatus(int status);
 
@@ -62,6 +64,8 @@ struct Replica {
   std::map<long, uint64_t> votes_by_nr;
   int64_t cpu_ns_at_vote = 0;       // its CPU time when its latest vote was taken
   int64_t cpu_ns_at_prev_vote = 0;  // ... and when the one before was
+  uint64_t checked_step = 0;        // the step of its last straggler check (hang detection)
+  int64_t cpu_ns_at_check = -1;     // ... and its CPU time then
   int status = 0;
   double cpu_s = 0;  // of every process that held this slot
   // A clone that has not reported yet: its pid is unknown, its channel's memfd is still

@@ -105,19 +105,29 @@ int Supervisor::Run() {
   return Conclude();
 }
 
-bool IsStopped(pid_t pid) {
+namespace {
+
+char ProcessState(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   size_t paren = text.rfind(')');
-  return paren != std::string::npos && paren + 2 < text.size() &&
-         (text[paren + 2] == 'T' || text[paren + 2] == 't');
+  return paren != std::string::npos && paren + 2 < text.size() ? text[paren + 2] : '?';
+}
+
+}  // namespace
+
+bool IsRunnable(pid_t pid) { return ProcessState(pid) == 'R'; }
+
+bool IsStopped(pid_t pid) {
+  char state = ProcessState(pid);
+  return state == 'T' || state == 't';
 }
 
 // A replica that has not voted by the deadline is hung only if it has used more CPU since
 // its last vote than the step's leader needed for the same step, plus the timeout as a
 // margin (DESIGN.md: on 2 cores a healthy replica is often merely late, because it got less
-// CPU). One that is stopped, or has used almost none for 10 timeouts (stuck, not spinning),
-// is hung too.
+// CPU). One that is stopped, or asleep (no CPU at all, and not runnable) from one deadline
+// to the next, or has not voted for 10 timeouts, is hung too.
 // Otherwise the deadline moves on.
 void Supervisor::CheckStragglers() {
   std::optional<int64_t> deadline = engine_.NextDeadline();
@@ -128,12 +138,21 @@ void Supervisor::CheckStragglers() {
   int64_t margin_ns = static_cast<int64_t>(policy_.vote_timeout_ms) * 1'000'000;
   bool stuck_too_long = now - decided_at_ms_ >= 10LL * policy_.vote_timeout_ms;
   for (int r : engine_.Stragglers()) {
-    const Replica& replica = replicas_[r];
+    Replica& replica = replicas_[r];
     if (replica.clone_pending) {
       continue;  // CheckClones gives a clone its own deadline
     }
-    int64_t used = CpuNanoseconds(replica.process.pid) - replica.cpu_ns_at_vote;
-    if (used > step_cpu_ns_ + margin_ns || stuck_too_long || IsStopped(replica.process.pid)) {
+    int64_t cpu = CpuNanoseconds(replica.process.pid);
+    int64_t used = cpu - replica.cpu_ns_at_vote;
+    // Not one nanosecond of CPU since the last deadline of this same step, and not even
+    // runnable: asleep where no healthy replica sleeps (a single-threaded program waiting on
+    // a futex nobody will wake, say).
+    bool asleep = replica.checked_step == engine_.seq() && replica.cpu_ns_at_check == cpu &&
+                  !IsRunnable(replica.process.pid);
+    replica.checked_step = engine_.seq();
+    replica.cpu_ns_at_check = cpu;
+    if (used > step_cpu_ns_ + margin_ns || stuck_too_long || asleep ||
+        IsStopped(replica.process.pid)) {
       Apply(engine_.OnHung(r, now));
     }
   }

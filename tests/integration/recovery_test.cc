@@ -137,6 +137,20 @@ TEST(Recovery, AReplicaThatExitsEarlyIsCaughtAsExited) {
   ExpectAllRecovered(o.report, 1);
 }
 
+TEST(Recovery, AReplicaAsleepForeverIsCaughtAsHungWithinTwoTimeouts) {
+  Outcome o = RunBoth({TestProgram("misbehave"), "sleep", "0", "60"}, 3, {},
+                      "vote: {timeout_ms: 300}\n");
+  EXPECT_EQ(o.nmr.status, o.native.status) << o.nmr.err;
+  ExpectSameBytes("stdout", o.native.out, o.nmr.out);
+  ASSERT_TRUE(o.report.is_object());
+  ASSERT_EQ(Reasons(o.report), std::vector<std::string>{"hung"}) << o.report.dump(2);
+  EXPECT_EQ(o.report["divergences"][0]["replica"], 0);
+  ExpectAllRecovered(o.report, 1);
+  // Asleep at one deadline and still at the next: caught at the second, not after the 10
+  // timeouts of the no-vote rule.
+  EXPECT_LT(o.report["wall_s"].get<double>(), 10 * 0.3);
+}
+
 TEST(Recovery, AStoppedReplicaIsCaughtAsHungAndReplaced) {
   Outcome o = RunBoth(kLines, 3, {"--inject", "kind=stop,replica=2,at_vote=30"},
                       "vote: {timeout_ms: 300}\n");

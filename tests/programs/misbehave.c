@@ -5,6 +5,8 @@
 //   protocol  replica REPLICA writes nonsense into its channel: a request stamped two ahead
 //             of the last one (a wild write), wakes the supervisor, and waits to be killed
 //   exit      replica REPLICA exits with status 3 halfway, while the others go on
+//   sleep     replica REPLICA waits halfway on a futex nobody wakes (a deadlock: no CPU,
+//             no vote), while the others go on
 // Offsets are interface/channel.h's (pinned there by static_assert): setup.replica 8,
 // request_seq 4160, supervisor_sleeping 4164, request.seq 4288.
 #include <linux/futex.h>
@@ -33,7 +35,7 @@ static unsigned char* FindChannel(void) {
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    fprintf(stderr, "usage: misbehave protocol|exit REPLICA LINES\n");
+    fprintf(stderr, "usage: misbehave protocol|exit|sleep REPLICA LINES\n");
     return 2;
   }
   const char* mode = argv[1];
@@ -47,6 +49,12 @@ int main(int argc, char** argv) {
     if (me && i == lines / 2) {
       if (strcmp(mode, "exit") == 0) {
         _exit(3);
+      }
+      if (strcmp(mode, "sleep") == 0) {
+        static uint32_t never;  // a futex wait is replica-local: it is not a vote
+        for (;;) {
+          syscall(SYS_futex, &never, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+        }
       }
       volatile uint32_t* request_seq = (uint32_t*)(channel + 4160);
       uint32_t next = *request_seq + 2;
