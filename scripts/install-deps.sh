@@ -10,6 +10,7 @@ packages=(
   coreutils gzip xz-utils sqlite3 python3 strace hyperfine bsdutils
   # gcore (on_divergence: quarantine writes core files with it)
   gdb
+  python3-matplotlib
 )
 missing=()
 for p in "${packages[@]}"; do
