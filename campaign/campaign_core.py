@@ -222,11 +222,11 @@ def vote_timeout_ms(policy_text):
     return int(m.group(1)) if m else DEFAULT_VOTE_TIMEOUT_MS
 
 
-def run_timeouts(golden_s, timeout_factor, vote_timeout):
-    """Seconds after which a run is killed as a hang, per mode: max(10 s, F x golden), plus,
+def run_timeouts(golden_s, timeout_factor, vote_timeout, min_timeout=MIN_TIMEOUT_S):
+    """Seconds after which a run is killed as a hang, per mode: max(min_timeout, F x golden), plus,
     under TMR, the time nmr-run may take to declare a stalled replica hung (10 vote
     timeouts), so that a hang TMR recovers from is not counted as a hang."""
-    base = max(MIN_TIMEOUT_S, timeout_factor * golden_s)
+    base = max(min_timeout, timeout_factor * golden_s)
     return {"native": base, "tmr": base + HUNG_AFTER_TIMEOUTS * vote_timeout / 1000.0}
 
 

@@ -91,7 +91,7 @@ def run_parser():
     p = argparse.ArgumentParser(
         prog=PROG,
         usage="%(prog)s --trials K [--kinds LIST] [--seed S] [-j J] [--stdin FILE]\n"
-              "       [--timeout-factor F] [--shard I/K] [--policy POLICY.yaml] [--nmr PATH]\n"
+              "       [--timeout-factor F] [--min-timeout S] [--shard I/K] [--policy POLICY.yaml] [--nmr PATH]\n"
               "       --json OUT [--chart OUT.svg] -- PROGRAM ARGS...\n"
               "       %(prog)s merge --json OUT [--chart OUT.svg] IN.json...",
         description="Fault-injection campaign: K trials per fault kind, each run unprotected "
@@ -109,6 +109,8 @@ def run_parser():
     p.add_argument("--timeout-factor", type=positive_float, default=10.0, metavar="F",
                    help="a run is a hang after max(10 s, F x golden wall time), TMR runs after "
                         "10 vote timeouts more (default 10)")
+    p.add_argument("--min-timeout", type=positive_float, default=core.MIN_TIMEOUT_S, metavar="S",
+                   help="the least time a run gets before it counts as a hang (default %(default)s s)")
     p.add_argument("--shard", type=shard_arg, metavar="I/K",
                    help="run only the trials whose global index i has i %% K == I-1")
     p.add_argument("--policy", metavar="POLICY.yaml",
@@ -295,7 +297,8 @@ class Campaign:
 
     def set_timeouts(self):
         self.timeouts = core.run_timeouts(self.golden_s, self.args.timeout_factor,
-                                          core.vote_timeout_ms(self.policy_yaml))
+                                          core.vote_timeout_ms(self.policy_yaml),
+                                          self.args.min_timeout)
 
     def control_runs(self):
         """Runs the program under nmr-run -n 1 and -n 3 without a fault: checks that nmr-run
