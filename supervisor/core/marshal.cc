@@ -414,8 +414,7 @@ std::string DescribeDifference(const Call& minority, const Call& majority) {
   }
   if (minority.unreadable_arg != majority.unreadable_arg) {
     return minority.unreadable_arg >= 0
-               ? asked + " with argument " + std::to_string(minority.unreadable_arg) +
-                     " unreadable"
+               ? asked + " with argument " + std::to_string(minority.unreadable_arg) + " unreadable"
                : asked + " with argument " + std::to_string(majority.unreadable_arg) +
                      " readable, unreadable in the majority's";
   }

@@ -67,6 +67,7 @@ constexpr IntRule kFaultReplicaRule{0, INT_MAX, "an integer >= 0"};
 constexpr IntRule kAtVoteRule{1, INT64_MAX, "an integer >= 1"};
 constexpr IntRule kAfterMsRule{0, INT64_MAX, "an integer >= 0"};
 constexpr IntRule kSeedRule{0, INT64_MAX, "an integer >= 0"};
+constexpr IntRule kBitRule{0, 63, "an integer from 0 to 63"};
 constexpr IntRule kMaxRestartsRule{0, 1'000'000, "an integer >= 0"};
 constexpr IntRule kScrubIntervalRule{1, 3'600'000, "a positive integer"};
 
@@ -166,46 +167,45 @@ std::string UnknownKey(std::string_view name, const KeySet& keys) {
   return std::string(what) + " (known: " + Join(keys.known) + ")";
 }
 
+// Parses an integer field under `rule` into `*out` (any integer or optional integer type).
+template <typename T>
+Problem SetInt(std::string_view value, const IntRule& rule, T* out) {
+  int64_t number = 0;
+  if (Problem problem = ParseInt(value, rule, &number)) {
+    return problem;
+  }
+  *out = static_cast<T>(number);
+  return std::nullopt;
+}
+template <typename T>
+Problem SetInt(std::string_view value, const IntRule& rule, std::optional<T>* out) {
+  T number{};
+  if (Problem problem = SetInt(value, rule, &number)) {
+    return problem;
+  }
+  *out = number;
+  return std::nullopt;
+}
+
 // One field of a fault, from YAML or --inject alike, so both accept exactly the same.
 Problem SetFaultField(std::string_view key, std::string_view value, FaultSpec* fault) {
-  int64_t number = 0;
   if (key == "kind") {
     return ParseChoice(value, kFaultKindChoices, &fault->kind);
   }
   if (key == "replica") {
-    if (Problem problem = ParseInt(value, kFaultReplicaRule, &number)) {
-      return problem;
-    }
-    fault->replica = static_cast<int>(number);
-    return std::nullopt;
+    return SetInt(value, kFaultReplicaRule, &fault->replica);
   }
   if (key == "at_vote") {
-    if (Problem problem = ParseInt(value, kAtVoteRule, &number)) {
-      return problem;
-    }
-    fault->at_vote = static_cast<uint64_t>(number);
-    return std::nullopt;
+    return SetInt(value, kAtVoteRule, &fault->at_vote);
   }
   if (key == "after_ms") {
-    if (Problem problem = ParseInt(value, kAfterMsRule, &number)) {
-      return problem;
-    }
-    fault->after_ms = static_cast<uint64_t>(number);
-    return std::nullopt;
+    return SetInt(value, kAfterMsRule, &fault->after_ms);
   }
   if (key == "seed") {
-    if (Problem problem = ParseInt(value, kSeedRule, &number)) {
-      return problem;
-    }
-    fault->seed = static_cast<uint64_t>(number);
-    return std::nullopt;
+    return SetInt(value, kSeedRule, &fault->seed);
   }
   if (key == "bit") {
-    if (Problem problem = ParseInt(value, IntRule{0, 63, "an integer from 0 to 63"}, &number)) {
-      return problem;
-    }
-    fault->bit = static_cast<int>(number);
-    return std::nullopt;
+    return SetInt(value, kBitRule, &fault->bit);
   }
   if (key == "region") {
     return ParseChoice(value, kRegionChoices, &fault->region);

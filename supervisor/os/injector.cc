@@ -75,15 +75,24 @@ class Seized {
   bool attached_ = false;
 };
 
+// Stops the seized replica and reads its registers; false (with `out` saying why) if not.
+bool StopAndReadRegisters(Seized& seized, pid_t pid, user_regs_struct* regs,
+                          InjectionOutcome* out) {
+  if (!seized.Stop(&out->what, &out->death_status)) {
+    return false;
+  }
+  if (ptrace(PTRACE_GETREGS, pid, nullptr, regs) != 0) {
+    out->what = std::string("ptrace getregs: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
 InjectionOutcome FlipRegister(pid_t pid, const FaultSpec& fault, std::mt19937_64& random) {
   InjectionOutcome out;
   Seized seized(pid);
-  if (!seized.Stop(&out.what, &out.death_status)) {
-    return out;
-  }
   user_regs_struct regs;
-  if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0) {
-    out.what = std::string("ptrace getregs: ") + std::strerror(errno);
+  if (!StopAndReadRegisters(seized, pid, &regs, &out)) {
     return out;
   }
   int index = fault.register_index >= 0
@@ -107,12 +116,8 @@ InjectionOutcome FlipRegister(pid_t pid, const FaultSpec& fault, std::mt19937_64
 InjectionOutcome FlipMemory(pid_t pid, const FaultSpec& fault, std::mt19937_64& random) {
   InjectionOutcome out;
   Seized seized(pid);
-  if (!seized.Stop(&out.what, &out.death_status)) {
-    return out;
-  }
   user_regs_struct regs;
-  if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0) {
-    out.what = std::string("ptrace getregs: ") + std::strerror(errno);
+  if (!StopAndReadRegisters(seized, pid, &regs, &out)) {
     return out;
   }
   std::ifstream maps_file("/proc/" + std::to_string(pid) + "/maps");
