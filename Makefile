@@ -6,7 +6,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test demo bench clean fuzz
 
 all: build
 
@@ -29,6 +29,13 @@ bench: build
 	$(BUILD)/bin/nmr_vote_path_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	./bench/run.sh $(BUILD)
 	./bench/recovery.sh $(BUILD)
+
+# make fuzz: the containment fuzzer (tests/fuzz/README.md): a clang + libFuzzer build of
+# its own in FUZZ_BUILD, run for FUZZ_SECONDS. Installs clang if it is missing.
+FUZZ_BUILD ?= /tmp/nmr-build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	./tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

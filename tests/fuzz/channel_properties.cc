@@ -80,6 +80,9 @@ constexpr size_t kMaxServedLog = 4096;
 }  // namespace
 
 uint64_t FakeMemory::Room(uint64_t address, uint64_t want) const {
+  if (address >= kUserTop) {
+    return 0;
+  }
   auto next = ranges_.upper_bound(address);
   if (next != ranges_.begin()) {
     auto previous = std::prev(next);
@@ -87,12 +90,9 @@ uint64_t FakeMemory::Room(uint64_t address, uint64_t want) const {
       return 0;
     }
   }
-  uint64_t room = want;
+  uint64_t room = std::min(want, kUserTop - address);
   if (next != ranges_.end()) {
     room = std::min(room, next->first - address);
-  }
-  if (address != 0) {
-    room = std::min(room, ~address + 1);  // up to 2^64 - 1 inclusive
   }
   return room;
 }
@@ -169,8 +169,8 @@ ssize_t FakeMemory::Read(uint64_t address, void* out, size_t length) {
 
 ssize_t FakeMemory::Write(uint64_t address, const void*, size_t length) {
   char text[96];
-  std::snprintf(text, sizeof text, "a write of %zu bytes at %#llx (marshalling only reads)",
-                length, static_cast<unsigned long long>(address));
+  std::snprintf(text, sizeof text, "a write of %zu bytes at %#llx (marshalling only reads)", length,
+                static_cast<unsigned long long>(address));
   misuse_.push_back(text);
   return -EFAULT;
 }
@@ -206,45 +206,82 @@ const std::vector<long>& NamedSyscalls() {
 }
 
 // Calls whose marshalling has its own paths.
-const std::vector<long> kInterestingSyscalls = {
-    SYS_read,      SYS_write,     SYS_pread64,    SYS_pwrite64,    SYS_readv,
-    SYS_writev,    SYS_preadv,    SYS_pwritev,    SYS_preadv2,     SYS_pwritev2,
-    SYS_open,      SYS_openat,    SYS_execve,     SYS_execveat,    SYS_ioctl,
-    SYS_fcntl,     SYS_accept,    SYS_accept4,    SYS_recvfrom,    SYS_getsockname,
-    SYS_getpeername, SYS_getsockopt, SYS_setsockopt, SYS_sendto,   SYS_connect,
-    SYS_bind,      SYS_poll,      SYS_ppoll,      SYS_select,      SYS_pselect6,
-    SYS_stat,      SYS_newfstatat, SYS_readlink,  SYS_getdents64,  SYS_getxattr,
-    SYS_rename,    SYS_renameat2, SYS_epoll_wait, SYS_epoll_ctl,   SYS_getrandom,
-    SYS_exit_group, SYS_getpid,   kPseudoSyscallMapDone};
+const std::vector<long> kInterestingSyscalls = {SYS_read,
+                                                SYS_write,
+                                                SYS_pread64,
+                                                SYS_pwrite64,
+                                                SYS_readv,
+                                                SYS_writev,
+                                                SYS_preadv,
+                                                SYS_pwritev,
+                                                SYS_preadv2,
+                                                SYS_pwritev2,
+                                                SYS_open,
+                                                SYS_openat,
+                                                SYS_execve,
+                                                SYS_execveat,
+                                                SYS_ioctl,
+                                                SYS_fcntl,
+                                                SYS_accept,
+                                                SYS_accept4,
+                                                SYS_recvfrom,
+                                                SYS_getsockname,
+                                                SYS_getpeername,
+                                                SYS_getsockopt,
+                                                SYS_setsockopt,
+                                                SYS_sendto,
+                                                SYS_connect,
+                                                SYS_bind,
+                                                SYS_poll,
+                                                SYS_ppoll,
+                                                SYS_select,
+                                                SYS_pselect6,
+                                                SYS_stat,
+                                                SYS_newfstatat,
+                                                SYS_readlink,
+                                                SYS_getdents64,
+                                                SYS_getxattr,
+                                                SYS_rename,
+                                                SYS_renameat2,
+                                                SYS_epoll_wait,
+                                                SYS_epoll_ctl,
+                                                SYS_getrandom,
+                                                SYS_exit_group,
+                                                SYS_getpid,
+                                                kPseudoSyscallMapDone};
 
-const std::vector<long> kOddSyscalls = {
-    -1, INT32_MIN, INT32_MAX, kMaxSyscall, kMaxSyscall - 1, kMaxSyscall + 1,
-    kPseudoSyscallMapDone - 1, kPseudoSyscallMapDone + 1, 512, -512, 0x40000000 | SYS_write};
+const std::vector<long> kOddSyscalls = {-1,
+                                        INT32_MIN,
+                                        INT32_MAX,
+                                        kMaxSyscall,
+                                        kMaxSyscall - 1,
+                                        kMaxSyscall + 1,
+                                        kPseudoSyscallMapDone - 1,
+                                        kPseudoSyscallMapDone + 1,
+                                        512,
+                                        -512,
+                                        0x40000000 | SYS_write};
 
 const std::vector<uint64_t> kIoctlRequests = {
-    TCGETS,  TCSETS,   TCSETSW,  TCSETSF,  TIOCGWINSZ, TIOCSWINSZ, FIONREAD,
-    TIOCOUTQ, TIOCGPGRP, FIONBIO, FIOASYNC, FIOCLEX,   FIONCLEX,   0x40049409,
-    0,       0x5413 + 0x100000000ull, ~0ull};
+    TCGETS,     TCSETS,     TCSETSW,  TCSETSF,
+    TIOCGWINSZ, TIOCSWINSZ, FIONREAD, TIOCOUTQ,
+    TIOCGPGRP,  FIONBIO,    FIOASYNC, FIOCLEX,
+    FIONCLEX,   0x40049409, 0,        0x5413 + 0x100000000ull,
+    ~0ull};
 
 const std::vector<uint64_t> kFcntlCommands = {
-    F_DUPFD,      F_DUPFD_CLOEXEC, F_GETFD,   F_SETFD,     F_GETFL,     F_SETFL,
-    F_GETPIPE_SZ, F_SETPIPE_SZ,    F_ADD_SEALS, F_GET_SEALS, F_SETLEASE, F_GETLEASE,
-    F_GETLK,      F_SETLK,         F_SETLKW,  F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
-    0x7fff,       F_SETLK + (uint64_t{1} << 32)};
+    F_DUPFD,     F_DUPFD_CLOEXEC, F_GETFD,      F_SETFD,     F_GETFL,
+    F_SETFL,     F_GETPIPE_SZ,    F_SETPIPE_SZ, F_ADD_SEALS, F_GET_SEALS,
+    F_SETLEASE,  F_GETLEASE,      F_GETLK,      F_SETLK,     F_SETLKW,
+    F_OFD_GETLK, F_OFD_SETLK,     F_OFD_SETLKW, 0x7fff,      F_SETLK + (uint64_t{1} << 32)};
 
-const std::vector<uint64_t> kOddLengths = {
-    4095, 4096, 4097, kMaxPath - 1, kMaxPath, kMaxPath + 1, 1023, 1024, 1025, 16, 36, 32};
+const std::vector<uint64_t> kOddLengths = {4095, 4096, 4097, kMaxPath - 1, kMaxPath, kMaxPath + 1,
+                                           1023, 1024, 1025, 16,           36,       32};
 
 // Costly ones (a 16 MiB copy is made ready for them): drawn rarely.
-const std::vector<uint64_t> kHugeLengths = {kMaxTransfer - 1,
-                                            kMaxTransfer,
-                                            kMaxTransfer + 1,
-                                            uint64_t{1} << 31,
-                                            uint64_t{1} << 32,
-                                            uint64_t{1} << 63,
-                                            ~uint64_t{0},
-                                            ~uint64_t{0} / 2,
-                                            ~uint64_t{0} / 16 + 1};
+const std::vector<uint64_t> kHugeLengths = {
+    kMaxTransfer - 1,  kMaxTransfer, kMaxTransfer + 1, uint64_t{1} << 31,    uint64_t{1} << 32,
+    uint64_t{1} << 63, ~uint64_t{0}, ~uint64_t{0} / 2, ~uint64_t{0} / 16 + 1};
 
 const std::vector<uint64_t> kBases = {0x1000,
                                       0x10000,
@@ -375,89 +412,102 @@ class Builder {
     size_t at = 0;
     while (at < bytes.size()) {
       uint64_t address = start + at;
-      switch (c_.Below(10)) {
-        case 0: {  // zeros
-          at += std::min<size_t>(c_.Below(64), bytes.size() - at);
-          break;
+      size_t before = at;
+      Item(address, bytes, at);
+      if (at == before) {
+        ++at;  // (choices that ran out pick empty items)
+      }
+    }
+  }
+
+  void Item(uint64_t address, std::vector<uint8_t>& bytes, size_t& at) {
+    switch (c_.Below(10)) {
+      case 0: {  // zeros
+        at += std::min<size_t>(c_.Below(64), bytes.size() - at);
+        break;
+      }
+      case 1:
+      case 2: {  // a path
+        static const char kChars[] = "abcdefghijklmnopqrstuvwxyz/._-0123456789 ";
+        size_t n = c_.Below(48);
+        for (size_t k = 0; k < n && at < bytes.size(); ++k) {
+          bytes[at++] = kChars[c_.Below(sizeof kChars - 1)];
         }
-        case 1:
-        case 2: {  // a path
-          static const char kChars[] = "abcdefghijklmnopqrstuvwxyz/._-0123456789 ";
-          size_t n = c_.Below(48);
-          for (size_t k = 0; k < n && at < bytes.size(); ++k) {
-            bytes[at++] = kChars[c_.Below(sizeof kChars - 1)];
-          }
-          if (at < bytes.size()) {
-            bytes[at++] = 0;
-          }
-          anchors_.push_back({Anchor::kString, address, 0});
-          break;
+        if (at < bytes.size()) {
+          bytes[at++] = 0;
         }
-        case 3: {  // a string of any bytes but NUL: non-UTF-8, control characters, quotes
-          size_t n = c_.Below(32);
-          for (size_t k = 0; k < n && at < bytes.size(); ++k) {
-            bytes[at++] = static_cast<uint8_t>(1 + c_.Below(255));
-          }
-          if (at < bytes.size()) {
-            bytes[at++] = 0;
-          }
-          anchors_.push_back({Anchor::kString, address, 0});
-          break;
+        anchors_.push_back({Anchor::kString, address, 0});
+        break;
+      }
+      case 3: {  // a string of any bytes but NUL: non-UTF-8, control characters, quotes
+        size_t n = c_.Below(32);
+        for (size_t k = 0; k < n && at < bytes.size(); ++k) {
+          bytes[at++] = static_cast<uint8_t>(1 + c_.Below(255));
         }
-        case 4: {  // a string at PATH_MAX's edge (or a run of one byte)
-          static const std::vector<uint64_t> lengths = {4094, 4095, 4096, 4097, 200};
-          size_t n = std::min<size_t>(c_.Pick(lengths), bytes.size() - at);
-          std::memset(bytes.data() + at, c_.OneIn(4) ? 0xff : 'a', n);
-          at += n;
-          if (at < bytes.size()) {
-            bytes[at++] = 0;
+        if (at < bytes.size()) {
+          bytes[at++] = 0;
+        }
+        anchors_.push_back({Anchor::kString, address, 0});
+        break;
+      }
+      case 4: {  // a string at PATH_MAX's edge (or a run of one byte)
+        static const std::vector<uint64_t> lengths = {4094, 4095, 4096, 4097, 200};
+        size_t n = std::min<size_t>(c_.Pick(lengths), bytes.size() - at);
+        std::memset(bytes.data() + at, c_.OneIn(4) ? 0xff : 'a', n);
+        at += n;
+        if (at < bytes.size()) {
+          bytes[at++] = 0;
+        }
+        anchors_.push_back({Anchor::kString, address, 0});
+        break;
+      }
+      case 5: {  // an iovec array
+        uint64_t count = c_.Below(5);
+        for (uint64_t k = 0; k < count; ++k) {
+          iovec v{reinterpret_cast<void*>(Address()), Length()};
+          if (c_.OneIn(2) && !regions_.empty()) {  // a buffer that is there (or one over)
+            auto [region_start, region_end] = c_.Pick(regions_);
+            uint64_t base = region_start + c_.Below(region_end - region_start);
+            v = {reinterpret_cast<void*>(base), c_.Below(region_end - base + 2)};
           }
-          anchors_.push_back({Anchor::kString, address, 0});
-          break;
+          Put(bytes, at, &v, sizeof v);
         }
-        case 5: {  // an iovec array
-          uint64_t count = c_.Below(5);
-          for (uint64_t k = 0; k < count; ++k) {
-            iovec v{reinterpret_cast<void*>(Address()), Length()};
-            Put(bytes, at, &v, sizeof v);
-          }
-          anchors_.push_back({Anchor::kIovec, address, count});
-          break;
+        anchors_.push_back({Anchor::kIovec, address, count});
+        break;
+      }
+      case 6: {  // a null-terminated array of string pointers (argv)
+        uint64_t count = c_.Below(4);
+        for (uint64_t k = 0; k < count; ++k) {
+          uint64_t pointer = StringAddress();
+          Put(bytes, at, &pointer, 8);
         }
-        case 6: {  // a null-terminated array of string pointers (argv)
-          uint64_t count = c_.Below(4);
-          for (uint64_t k = 0; k < count; ++k) {
-            uint64_t pointer = StringAddress();
-            Put(bytes, at, &pointer, 8);
-          }
-          if (!c_.OneIn(8)) {
-            uint64_t zero = 0;
-            Put(bytes, at, &zero, 8);
-          }
-          anchors_.push_back({Anchor::kPointers, address, count});
-          break;
+        if (!c_.OneIn(8)) {
+          uint64_t zero = 0;
+          Put(bytes, at, &zero, 8);
         }
-        case 7: {  // a socklen_t, a count, a struct field
-          static const std::vector<uint64_t> words = {0,   4,    16,    110,        128,
-                                                      256, 4096, 65536, 0xffffffff, 0x80000000};
-          uint64_t word = c_.OneIn(4) ? c_.Bits(64) : c_.Pick(words);
-          Put(bytes, at, &word, c_.OneIn(2) ? 4 : 8);
-          anchors_.push_back({Anchor::kWord, address, 0});
-          break;
+        anchors_.push_back({Anchor::kPointers, address, count});
+        break;
+      }
+      case 7: {  // a socklen_t, a count, a struct field
+        static const std::vector<uint64_t> words = {0,   4,    16,    110,        128,
+                                                    256, 4096, 65536, 0xffffffff, 0x80000000};
+        uint64_t word = c_.OneIn(4) ? c_.Bits(64) : c_.Pick(words);
+        Put(bytes, at, &word, c_.OneIn(2) ? 4 : 8);
+        anchors_.push_back({Anchor::kWord, address, 0});
+        break;
+      }
+      case 8: {  // a run of one byte
+        size_t n = std::min<size_t>(c_.Below(256), bytes.size() - at);
+        std::memset(bytes.data() + at, static_cast<int>(c_.Bits(8)), n);
+        at += n;
+        break;
+      }
+      default: {  // random bytes
+        size_t n = c_.Below(32);
+        for (size_t k = 0; k < n && at < bytes.size(); ++k) {
+          bytes[at++] = static_cast<uint8_t>(c_.Bits(8));
         }
-        case 8: {  // a run of one byte
-          size_t n = std::min<size_t>(c_.Below(256), bytes.size() - at);
-          std::memset(bytes.data() + at, static_cast<int>(c_.Bits(8)), n);
-          at += n;
-          break;
-        }
-        default: {  // random bytes
-          size_t n = c_.Below(32);
-          for (size_t k = 0; k < n && at < bytes.size(); ++k) {
-            bytes[at++] = static_cast<uint8_t>(c_.Bits(8));
-          }
-          break;
-        }
+        break;
       }
     }
   }
@@ -521,7 +571,7 @@ class Builder {
       case 2:
         return c_.Pick(kOddLengths);
       case 3:
-        return c_.OneIn(16) ? c_.Pick(kHugeLengths) : c_.Below(100);
+        return c_.OneIn(64) ? c_.Pick(kHugeLengths) : c_.Below(100);
       default:
         return c_.Below(64);
     }
@@ -589,12 +639,12 @@ class Builder {
         continue;
       }
       uint64_t& a = r.args[i];
-      if (c_.OneIn(16)) {
-        a = c_.Bits(64);
+      if (is_length[i]) {
+        a = Length();  // (arbitrary ones are mostly huge: Length draws those rarely)
         continue;
       }
-      if (is_length[i]) {
-        a = Length();
+      if (c_.OneIn(16)) {
+        a = c_.Bits(64);
         continue;
       }
       if (i == socket_length) {
@@ -606,7 +656,7 @@ class Builder {
         continue;
       }
       if (nr == SYS_execve && (i == 1 || i == 2)) {
-        a = c_.OneIn(4) ? Address() : AnchorAddress(Anchor::kPointers);
+        a = c_.OneIn(4) ? (c_.OneIn(2) ? 0 : Address()) : AnchorAddress(Anchor::kPointers);
         continue;
       }
       switch (i < spec.arg_count ? spec.args[i].kind : ArgKind::kNone) {
@@ -681,9 +731,9 @@ std::string DescribeRequest(const Request& r) {
 }  // namespace
 
 std::string DescribeScenario(const Scenario& s) {
-  std::string out = "request: " + DescribeRequest(s.request) + "\nsecond:  " +
-                    DescribeRequest(s.second) + "\nmax_read: " + std::to_string(s.memory.max_read) +
-                    "\nmemory:\n";
+  std::string out = "request: " + DescribeRequest(s.request) +
+                    "\nsecond:  " + DescribeRequest(s.second) +
+                    "\nmax_read: " + std::to_string(s.memory.max_read) + "\nmemory:\n";
   for (const auto& [address, bytes] : s.memory.ranges()) {
     out += "  " + Hex(address) + " +" + std::to_string(bytes.size()) + ":";
     for (size_t k = 0; k < std::min<size_t>(bytes.size(), 48); ++k) {
@@ -703,16 +753,23 @@ namespace {
 class Failures {
  public:
   explicit Failures(std::vector<std::string>& out) : out_(out) {}
-  void Check(bool ok, const std::string& what) {
-    if (!ok && out_.size() < 20) {
-      out_.push_back(what);
+  void Fail(std::string what) {
+    if (out_.size() < 20) {
+      out_.push_back(std::move(what));
     }
   }
-  bool any() const { return !out_.empty(); }
 
  private:
   std::vector<std::string>& out_;
 };
+
+// The message is built only when the check fails.
+#define CHECK_THAT(failures, condition, message) \
+  do {                                           \
+    if (!(condition)) {                          \
+      (failures).Fail(message);                  \
+    }                                            \
+  } while (false)
 
 bool SameArgSpec(const ArgSpec& a, const ArgSpec& b) {
   return a.kind == b.kind && a.len_arg == b.len_arg && a.size == b.size &&
@@ -821,8 +878,8 @@ uint64_t ModelLength(const ArgSpec& a, const uint64_t args[6]) {
   if (a.len_arg < 0) {
     return a.size;
   }
-  unsigned __int128 bytes = static_cast<unsigned __int128>(args[a.len_arg]) *
-                            std::max<uint64_t>(a.size, 1);
+  unsigned __int128 bytes =
+      static_cast<unsigned __int128>(args[a.len_arg]) * std::max<uint64_t>(a.size, 1);
   return bytes > kMaxTransfer ? kMaxTransfer : static_cast<uint64_t>(bytes);
 }
 
@@ -936,10 +993,10 @@ void CheckAgainstModel(const Request& request, const FakeMemory& memory, const C
   std::copy(std::begin(request.args), std::end(request.args), args);
   EffectiveSpec refined = RefineSpec(nr, args);
   SyscallSpec spec = refined.spec;
-  f.Check(call.nr == nr, "Marshal changed the syscall number");
-  f.Check(std::equal(std::begin(args), std::end(args), call.args),
-          "Marshal changed the registers");
-  f.Check(call.supported == refined.supported, "supported differs from RefineSpec's");
+  CHECK_THAT(f, call.nr == nr, "Marshal changed the syscall number");
+  CHECK_THAT(f, std::equal(std::begin(args), std::end(args), call.args),
+             "Marshal changed the registers");
+  CHECK_THAT(f, call.supported == refined.supported, "supported differs from RefineSpec's");
   // The socket calls' buffers are as long as the socklen_t their last argument points at.
   auto [buffer, length] = SocketLengthArgsModel(nr);
   if (buffer >= 0) {
@@ -949,12 +1006,12 @@ void CheckAgainstModel(const Request& request, const FakeMemory& memory, const C
     } else {
       auto word = Peek(memory, args[length], 4);
       if (!word) {
-        f.Check(call.unreadable_arg == length,
-                "an unreadable socklen_t pointer is not reported as unreadable");
+        CHECK_THAT(f, call.unreadable_arg == length,
+                   "an unreadable socklen_t pointer is not reported as unreadable");
         return;
       }
       if (call.unreadable_arg == length && call.in[length].empty()) {
-        f.Check(memory.short_read(), "a readable socklen_t pointer reported unreadable");
+        CHECK_THAT(f, memory.short_read(), "a readable socklen_t pointer reported unreadable");
         return;
       }
       uint32_t capacity;
@@ -964,7 +1021,7 @@ void CheckAgainstModel(const Request& request, const FakeMemory& memory, const C
     }
   }
   if (std::string d = SpecDifference(call.spec, spec); !d.empty()) {
-    f.Check(false, "the call's spec is not the table's (refined): " + d);
+    CHECK_THAT(f, false, "the call's spec is not the table's (refined): " + d);
     return;
   }
   int expected_unreadable = -1;
@@ -973,7 +1030,7 @@ void CheckAgainstModel(const Request& request, const FakeMemory& memory, const C
     std::string arg = " of argument " + std::to_string(i);
     if (call.unreadable_arg == i) {
       if (m.ok) {
-        f.Check(memory.short_read(), "readable memory reported unreadable" + arg);
+        CHECK_THAT(f, memory.short_read(), "readable memory reported unreadable" + arg);
       } else {
         expected_unreadable = i;
       }
@@ -981,51 +1038,54 @@ void CheckAgainstModel(const Request& request, const FakeMemory& memory, const C
     }
     if (!m.ok) {
       expected_unreadable = i;
-      f.Check(false, "unreadable memory not reported" + arg + " (unreadable_arg " +
-                         std::to_string(call.unreadable_arg) + ")");
+      CHECK_THAT(f, false,
+                 "unreadable memory not reported" + arg + " (unreadable_arg " +
+                     std::to_string(call.unreadable_arg) + ")");
       return;
     }
-    f.Check(call.in[i] == m.in, "the copied bytes differ from the replica's" + arg + " (" +
-                                    std::to_string(call.in[i].size()) + " vs " +
-                                    std::to_string(m.in.size()) + " bytes)");
-    f.Check(call.capacity[i] == m.capacity, "the capacity" + arg + " is " +
-                                                std::to_string(call.capacity[i]) + ", not " +
-                                                std::to_string(m.capacity));
+    CHECK_THAT(f, call.in[i] == m.in,
+               "the copied bytes differ from the replica's" + arg + " (" +
+                   std::to_string(call.in[i].size()) + " vs " + std::to_string(m.in.size()) +
+                   " bytes)");
+    CHECK_THAT(f, call.capacity[i] == m.capacity,
+               "the capacity" + arg + " is " + std::to_string(call.capacity[i]) + ", not " +
+                   std::to_string(m.capacity));
     if (m.iovec) {
-      f.Check(call.iov_arg == i && call.iov == m.iov, "the iovec entries" + arg + " differ");
+      CHECK_THAT(f, call.iov_arg == i && call.iov == m.iov, "the iovec entries" + arg + " differ");
     }
   }
-  f.Check(call.unreadable_arg == expected_unreadable,
-          "unreadable_arg is " + std::to_string(call.unreadable_arg) + " but every argument " +
-              "the model read was readable");
+  CHECK_THAT(f, call.unreadable_arg == expected_unreadable,
+             "unreadable_arg is " + std::to_string(call.unreadable_arg) + " but every argument " +
+                 "the model read was readable");
 }
 
 // What must hold of any marshalled call, whatever the memory.
 void CheckBounds(const Call& call, Failures& f) {
-  f.Check(call.unreadable_arg >= -1 && call.unreadable_arg < 6, "unreadable_arg out of range");
-  f.Check(call.iov_arg >= -1 && call.iov_arg < 6, "iov_arg out of range");
-  f.Check(call.spec.arg_count <= 6, "more than six arguments");
-  f.Check(call.iov.size() <= 1024, "more iovec entries than IOV_MAX");
+  CHECK_THAT(f, call.unreadable_arg >= -1 && call.unreadable_arg < 6,
+             "unreadable_arg out of range");
+  CHECK_THAT(f, call.iov_arg >= -1 && call.iov_arg < 6, "iov_arg out of range");
+  CHECK_THAT(f, call.spec.arg_count <= 6, "more than six arguments");
+  CHECK_THAT(f, call.iov.size() <= 1024, "more iovec entries than IOV_MAX");
   // Table invariants the digest depends on: every argument Marshal reads through, and every
   // length it uses, is one of the call's arguments (the digest covers only those registers).
   for (int i = 0; i < 6; ++i) {
     const ArgSpec& a = call.spec.args[i];
     std::string arg = " of argument " + std::to_string(i);
     if (a.kind != ArgKind::kNone) {
-      f.Check(i < call.spec.arg_count, "a described argument past arg_count" + arg);
+      CHECK_THAT(f, i < call.spec.arg_count, "a described argument past arg_count" + arg);
     }
     if (a.len_arg >= 0) {
-      f.Check(a.len_arg < call.spec.arg_count && a.len_arg != i,
-              "a length argument outside the call" + arg);
+      CHECK_THAT(f, a.len_arg < call.spec.arg_count && a.len_arg != i,
+                 "a length argument outside the call" + arg);
     }
-    bool iovec = a.kind == ArgKind::kIovecIn || a.kind == ArgKind::kIovecOut;
-    if (iovec) {
-      f.Check(a.len_arg >= 0, "an iovec without a count" + arg);
+    bool vector = a.kind == ArgKind::kIovecIn || a.kind == ArgKind::kIovecOut;
+    if (vector) {
+      CHECK_THAT(f, a.len_arg >= 0, "an iovec without a count" + arg);
     }
-    f.Check(call.in[i].size() <= kMaxTransfer + 1024 * sizeof(iovec),
-            "an input copy of " + std::to_string(call.in[i].size()) + " bytes" + arg);
-    f.Check(call.capacity[i] <= kMaxTransfer,
-            "a capacity of " + std::to_string(call.capacity[i]) + " bytes" + arg);
+    CHECK_THAT(f, call.in[i].size() <= kMaxTransfer + 1024 * sizeof(iovec),
+               "an input copy of " + std::to_string(call.in[i].size()) + " bytes" + arg);
+    CHECK_THAT(f, call.capacity[i] <= kMaxTransfer,
+               "a capacity of " + std::to_string(call.capacity[i]) + " bytes" + arg);
     bool marshalled = call.supported && (call.unreadable_arg < 0 || i < call.unreadable_arg);
     bool execve_array = call.nr == SYS_execve && (i == 1 || i == 2);
     bool null = call.args[i] == 0 && a.nullable;
@@ -1033,43 +1093,43 @@ void CheckBounds(const Call& call, Failures& f) {
       continue;
     }
     if (a.kind == ArgKind::kPath && !null) {
-      f.Check(call.in[i].size() < kMaxPath, "a path longer than kMaxPath - 1" + arg);
-      f.Check(std::find(call.in[i].begin(), call.in[i].end(), 0) == call.in[i].end(),
-              "a path with a NUL inside" + arg);
+      CHECK_THAT(f, call.in[i].size() < kMaxPath, "a path longer than kMaxPath - 1" + arg);
+      CHECK_THAT(f, std::find(call.in[i].begin(), call.in[i].end(), 0) == call.in[i].end(),
+                 "a path with a NUL inside" + arg);
     }
     // The kernel reads or writes min(count, capacity / size) elements (perform.cc clamps
     // the count): that must fit in the copy.
     bool in_buffer = a.kind == ArgKind::kInBuf || a.kind == ArgKind::kInOutBuf;
     if (in_buffer && !null && call.capacity[i] > 0) {
-      f.Check(call.in[i].size() == call.capacity[i],
-              "an input copy of " + std::to_string(call.in[i].size()) + " bytes for a capacity " +
-                  "of " + std::to_string(call.capacity[i]) + arg);
+      CHECK_THAT(f, call.in[i].size() == call.capacity[i],
+                 "an input copy of " + std::to_string(call.in[i].size()) +
+                     " bytes for a capacity " + "of " + std::to_string(call.capacity[i]) + arg);
       uint64_t element = std::max<uint64_t>(a.size, 1);
       uint64_t kernel = a.len_arg >= 0
                             ? std::min(call.args[a.len_arg], call.capacity[i] / element) * element
                             : a.size;
-      f.Check(kernel <= call.in[i].size(), "the kernel would read past the copy" + arg);
+      CHECK_THAT(f, kernel <= call.in[i].size(), "the kernel would read past the copy" + arg);
     }
-    if (iovec) {
+    if (vector) {
       uint64_t total = 0;
       for (const auto& entry : call.iov) {
         total += entry.second;
       }
-      f.Check(call.iov_arg == i, "iov_arg is not the iovec argument" + arg);
-      f.Check(total == call.capacity[i] && total <= kMaxTransfer,
-              "the iovec entries do not add up to the capacity" + arg);
+      CHECK_THAT(f, call.iov_arg == i, "iov_arg is not the iovec argument" + arg);
+      CHECK_THAT(f, total == call.capacity[i] && total <= kMaxTransfer,
+                 "the iovec entries do not add up to the capacity" + arg);
       if (a.kind == ArgKind::kIovecIn) {
-        f.Check(call.in[i].size() == call.iov.size() * sizeof(iovec) + total,
-                "the gathered copy is not entries + bytes" + arg);
+        CHECK_THAT(f, call.in[i].size() == call.iov.size() * sizeof(iovec) + total,
+                   "the gathered copy is not entries + bytes" + arg);
       }
     }
   }
 }
 
 void CheckDescription(const std::string& text, const std::string& what, Failures& f) {
-  f.Check(PrintableAscii(text), what + " is not printable ASCII: " + text.substr(0, 200));
-  f.Check(text.size() <= 2 * kMaxDescription + 256,
-          what + " is " + std::to_string(text.size()) + " bytes long");
+  CHECK_THAT(f, PrintableAscii(text), what + " is not printable ASCII: " + text.substr(0, 200));
+  CHECK_THAT(f, text.size() <= 2 * kMaxDescription + 256,
+             what + " is " + std::to_string(text.size()) + " bytes long");
 }
 
 // DescribeDifference of two calls, in both directions.
@@ -1078,9 +1138,9 @@ void CheckDifference(const Call& a, const Call& b, const std::string& what, Fail
     std::string text = DescribeDifference(*x, *y);
     CheckDescription(text, "DescribeDifference (" + what + ")", f);
     if (x->digest != y->digest) {
-      f.Check(text.find(kNoVisibleDifference) == std::string::npos,
-              "calls with different digests described as differing in nothing visible (" + what +
-                  "): " + text.substr(0, 200));
+      CHECK_THAT(f, text.find(kNoVisibleDifference) == std::string::npos,
+                 "calls with different digests described as differing in nothing visible (" + what +
+                     "): " + text.substr(0, 200));
     }
   }
 }
@@ -1089,7 +1149,7 @@ Call MarshalLogged(const Request& request, FakeMemory& memory, Failures& f) {
   memory.ResetLog();
   Call call = Marshal(request, memory);
   for (const std::string& misuse : memory.misuse()) {
-    f.Check(false, "Marshal misused replica memory: " + misuse);
+    CHECK_THAT(f, false, "Marshal misused replica memory: " + misuse);
   }
   return call;
 }
@@ -1108,12 +1168,12 @@ std::vector<std::string> CheckScenario(Scenario& s) {
 
   // Deterministic: again, the same call and digest; Redigest agrees.
   Call again = MarshalLogged(s.request, memory, f);
-  f.Check(ContentDifference(call, again).empty() && call.digest == again.digest,
-          "marshalling the same request over the same memory twice differs: " +
-              ContentDifference(call, again));
+  CHECK_THAT(f, ContentDifference(call, again).empty() && call.digest == again.digest,
+             "marshalling the same request over the same memory twice differs: " +
+                 ContentDifference(call, again));
   Call redigested = call;
   Redigest(redigested);
-  f.Check(redigested.digest == call.digest, "Redigest does not reproduce Marshal's digest");
+  CHECK_THAT(f, redigested.digest == call.digest, "Redigest does not reproduce Marshal's digest");
 
   // The digest covers what the supervisor acts on: flip one bit of a byte Marshal read.
   if (!served.empty()) {
@@ -1121,17 +1181,17 @@ std::vector<std::string> CheckScenario(Scenario& s) {
     uint64_t offset = (s.flip_choice >> 16) % read.length;
     uint8_t bit = static_cast<uint8_t>(1u << ((s.flip_choice >> 60) & 7));
     uint8_t* byte = memory.FindMutable(read.address + offset);
-    f.Check(byte != nullptr, "the fake memory served a byte it does not hold");
+    CHECK_THAT(f, byte != nullptr, "the fake memory served a byte it does not hold");
     if (byte != nullptr) {
       *byte ^= bit;
       Call flipped = MarshalLogged(s.request, memory, f);
       CheckBounds(flipped, f);
       std::string difference = ContentDifference(call, flipped);
-      f.Check(flipped.digest != call.digest || difference.empty(),
-              "a flipped bit at " + Hex(read.address + offset) + " changes " + difference +
-                  " but not the digest");
-      f.Check(flipped.digest == call.digest || !difference.empty(),
-              "same contents, different digests");
+      CHECK_THAT(f, flipped.digest != call.digest || difference.empty(),
+                 "a flipped bit at " + Hex(read.address + offset) + " changes " + difference +
+                     " but not the digest");
+      CHECK_THAT(f, flipped.digest == call.digest || !difference.empty(),
+                 "same contents, different digests");
       CheckDifference(call, flipped, "a flipped memory bit", f);
       *byte ^= bit;
     }
@@ -1141,32 +1201,34 @@ std::vector<std::string> CheckScenario(Scenario& s) {
   Call second = MarshalLogged(s.second, memory, f);
   CheckBounds(second, f);
   std::string difference = ContentDifference(call, second);
-  f.Check(second.digest != call.digest || difference.empty(),
-          "two requests whose calls differ in " + difference + " have the same digest");
-  f.Check(second.digest == call.digest || !difference.empty(), "same contents, different digests");
+  CHECK_THAT(f, second.digest != call.digest || difference.empty(),
+             "two requests whose calls differ in " + difference + " have the same digest");
+  CHECK_THAT(f, second.digest == call.digest || !difference.empty(),
+             "same contents, different digests");
   CheckDifference(call, second, "a second request", f);
 
   // Descriptions.
   std::string text = DescribeCall(call);
   CheckDescription(text, "DescribeCall", f);
   std::string name = call.spec.name != nullptr ? call.spec.name : SyscallName(call.nr);
-  f.Check(text.rfind(name + "(", 0) == 0 && !text.empty() && text.back() == ')',
-          "DescribeCall is not name(...): " + text.substr(0, 200));
+  CHECK_THAT(f, text.rfind(name + "(", 0) == 0 && !text.empty() && text.back() == ')',
+             "DescribeCall is not name(...): " + text.substr(0, 200));
   CheckDescription(DescribeDifference(call, call), "DescribeDifference of a call with itself", f);
 
   // FlipOneBit always changes the vote, says what it did, and is undone by a second flip.
   Call corrupted = call;
   std::string what = FlipOneBit(corrupted);
-  f.Check(!what.empty() && PrintableAscii(what), "FlipOneBit's description: " + what);
-  f.Check(corrupted.digest != call.digest, "FlipOneBit did not change the digest (" + what + ")");
+  CHECK_THAT(f, !what.empty() && PrintableAscii(what), "FlipOneBit's description: " + what);
+  CHECK_THAT(f, corrupted.digest != call.digest,
+             "FlipOneBit did not change the digest (" + what + ")");
   Call redone = corrupted;
   Redigest(redone);
-  f.Check(redone.digest == corrupted.digest, "Redigest disagrees with FlipOneBit's digest");
+  CHECK_THAT(f, redone.digest == corrupted.digest, "Redigest disagrees with FlipOneBit's digest");
   CheckDescription(DescribeCall(corrupted), "DescribeCall of a flipped call", f);
   CheckDifference(corrupted, call, "FlipOneBit", f);
   FlipOneBit(corrupted);
-  f.Check(corrupted.digest == call.digest && ContentDifference(call, corrupted).empty(),
-          "FlipOneBit twice is not the original call");
+  CHECK_THAT(f, corrupted.digest == call.digest && ContentDifference(call, corrupted).empty(),
+             "FlipOneBit twice is not the original call");
   return out;
 }
 
@@ -1251,7 +1313,8 @@ MapsCase MakeMapsCase(Choices& c) {
         cursor = 0x1000;
       }
       r.start = cursor + c.Below(4) * 4096;
-      r.end = r.start + 4096 * (1 + c.Below(c.OneIn(4) ? 256 : 16)) + (c.OneIn(8) ? c.Below(64) : 0);
+      r.end =
+          r.start + 4096 * (1 + c.Below(c.OneIn(4) ? 256 : 16)) + (c.OneIn(8) ? c.Below(64) : 0);
     }
     cursor = r.end;
     r.readable = !c.OneIn(5);
@@ -1298,11 +1361,12 @@ std::vector<std::string> CheckMapsCase(const MapsCase& m) {
   Failures f(out);
   std::vector<MemoryRegion> map = ParseMaps(m.text);
   for (const MemoryRegion& r : map) {
-    f.Check(r.start < r.end, "ParseMaps returned an empty region at " + Hex(r.start));
-    f.Check(r.path.find('\n') == std::string::npos, "a region's path holds a newline");
+    CHECK_THAT(f, r.start < r.end, "ParseMaps returned an empty region at " + Hex(r.start));
+    CHECK_THAT(f, r.path.find('\n') == std::string::npos, "a region's path holds a newline");
   }
-  f.Check(map.size() <= static_cast<size_t>(std::count(m.text.begin(), m.text.end(), '\n')) + 1,
-          "more regions than lines");
+  CHECK_THAT(f,
+             map.size() <= static_cast<size_t>(std::count(m.text.begin(), m.text.end(), '\n')) + 1,
+             "more regions than lines");
   if (m.well_formed) {
     bool same = map.size() == m.expected.size();
     for (size_t k = 0; same && k < map.size(); ++k) {
@@ -1312,14 +1376,15 @@ std::vector<std::string> CheckMapsCase(const MapsCase& m) {
              a.writable == b.writable && a.shared == b.shared && a.inode == b.inode &&
              a.path == b.path;
       if (!same) {
-        f.Check(false, "region " + std::to_string(k) + " parsed as " + Hex(a.start) + "-" +
-                           Hex(a.end) + " '" + a.path + "', written as " + Hex(b.start) + "-" +
-                           Hex(b.end) + " '" + b.path + "'");
+        CHECK_THAT(f, false,
+                   "region " + std::to_string(k) + " parsed as " + Hex(a.start) + "-" + Hex(a.end) +
+                       " '" + a.path + "', written as " + Hex(b.start) + "-" + Hex(b.end) + " '" +
+                       b.path + "'");
       }
     }
-    f.Check(map.size() == m.expected.size(), "ParseMaps found " + std::to_string(map.size()) +
-                                                 " regions in " +
-                                                 std::to_string(m.expected.size()));
+    CHECK_THAT(f, map.size() == m.expected.size(),
+               "ParseMaps found " + std::to_string(map.size()) + " regions in " +
+                   std::to_string(m.expected.size()));
   }
 
   // Sorted and disjoint, as the kernel writes it: then the stronger properties below hold.
@@ -1330,18 +1395,19 @@ std::vector<std::string> CheckMapsCase(const MapsCase& m) {
 
   uint64_t sp = m.stack_pointer;
   std::vector<StateRange> ranges = StateRanges(map, sp);
-  f.Check(ranges.size() <= 2 * map.size(), "more state ranges than twice the regions");
+  CHECK_THAT(f, ranges.size() <= 2 * map.size(), "more state ranges than twice the regions");
   unsigned __int128 covered = 0;
   for (size_t k = 0; k < ranges.size(); ++k) {
     const StateRange& range = ranges[k];
-    f.Check(range.start < range.end, "an empty state range");
+    CHECK_THAT(f, range.start < range.end, "an empty state range");
     bool inside = std::any_of(map.begin(), map.end(), [&](const MemoryRegion& r) {
       return IsStateModel(r) && r.start <= range.start && range.end <= r.end;
     });
-    f.Check(inside, "a state range " + Hex(range.start) + "-" + Hex(range.end) +
-                        " outside every writable non-channel region");
+    CHECK_THAT(f, inside,
+               "a state range " + Hex(range.start) + "-" + Hex(range.end) +
+                   " outside every writable non-channel region");
     if (k > 0 && ordered) {
-      f.Check(ranges[k - 1].end <= range.start, "state ranges overlap or are out of order");
+      CHECK_THAT(f, ranges[k - 1].end <= range.start, "state ranges overlap or are out of order");
     }
     covered += range.end - range.start;
   }
@@ -1357,16 +1423,17 @@ std::vector<std::string> CheckMapsCase(const MapsCase& m) {
       uint64_t excluded_to = r.end;
       if (r.Contains(sp)) {
         excluded_to = sp;
-        excluded_from = r.path == "[stack]" ? r.start : std::max(r.start, sp - std::min(sp, kAltStackSlack));
+        excluded_from =
+            r.path == "[stack]" ? r.start : std::max(r.start, sp - std::min(sp, kAltStackSlack));
       }
       expected += r.size() - (excluded_to - excluded_from);
       for (const StateRange& range : ranges) {
-        f.Check(range.end <= excluded_from || range.start >= excluded_to,
-                "a state range " + Hex(range.start) + "-" + Hex(range.end) +
-                    " includes the dead stack below " + Hex(sp));
+        CHECK_THAT(f, range.end <= excluded_from || range.start >= excluded_to,
+                   "a state range " + Hex(range.start) + "-" + Hex(range.end) +
+                       " includes the dead stack below " + Hex(sp));
       }
     }
-    f.Check(covered == expected, "the state ranges leave out live state bytes");
+    CHECK_THAT(f, covered == expected, "the state ranges leave out live state bytes");
   }
 
   for (FaultRegion region :
@@ -1374,8 +1441,8 @@ std::vector<std::string> CheckMapsCase(const MapsCase& m) {
     std::mt19937_64 random(m.seed);
     std::optional<uint64_t> pick = PickFlipAddress(map, region, sp, random);
     std::mt19937_64 random_again(m.seed);
-    f.Check(pick == PickFlipAddress(map, region, sp, random_again),
-            "PickFlipAddress with the same seed picks another address");
+    CHECK_THAT(f, pick == PickFlipAddress(map, region, sp, random_again),
+               "PickFlipAddress with the same seed picks another address");
     unsigned __int128 eligible = 0;
     bool landed = false;
     for (size_t i = 0; i < map.size(); ++i) {
@@ -1383,17 +1450,18 @@ std::vector<std::string> CheckMapsCase(const MapsCase& m) {
         continue;
       }
       const MemoryRegion& r = map[i];
-      f.Check(!r.shared && IsStateModel(r), "InRegion accepts shared or non-state memory");
+      CHECK_THAT(f, !r.shared && IsStateModel(r), "InRegion accepts shared or non-state memory");
       uint64_t start = r.path == "[stack]" && r.Contains(sp) ? sp : r.start;
       eligible += r.end - start;
       landed = landed || (pick && *pick >= start && *pick < r.end);
     }
     if (pick) {
-      f.Check(landed, "PickFlipAddress picked " + Hex(*pick) + ", outside the region asked for");
+      CHECK_THAT(f, landed,
+                 "PickFlipAddress picked " + Hex(*pick) + ", outside the region asked for");
     } else {
       // (A total past 2^64 bytes wraps; no kernel's map is that large.)
-      f.Check(eligible == 0 || eligible >= (static_cast<unsigned __int128>(1) << 64),
-              "PickFlipAddress found nothing in a map with eligible memory");
+      CHECK_THAT(f, eligible == 0 || eligible >= (static_cast<unsigned __int128>(1) << 64),
+                 "PickFlipAddress found nothing in a map with eligible memory");
     }
   }
   return out;

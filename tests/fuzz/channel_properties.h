@@ -81,16 +81,19 @@ class RandomChoices : public Choices {
   std::mt19937_64 random_;
 };
 
-// A replica's address space as disjoint byte ranges. Read behaves like process_vm_readv
-// with one iovec: it copies up to the first unreadable byte (never past 2^64 - 1), fails with
+// A replica's address space as disjoint byte ranges, all below kUserTop (above it lies what
+// no process can map: non-canonical and kernel addresses, unreadable for process_vm_readv,
+// so that no read can wrap around 2^64 into mapped memory). Read behaves like
+// process_vm_readv with one iovec: it copies up to the first unreadable byte, fails with
 // EFAULT if there is none; with `max_read`, it also stops after that many bytes (a short
 // read the interface allows). It checks how it is called: no writes, no read longer than
 // kMaxTransfer, no more reads than a marshalling can need, and (under AddressSanitizer) an
 // output buffer as long as the length asked for; and it logs what it served.
 class FakeMemory : public ReplicaMemory {
  public:
-  // Adds a range. The caller keeps ranges disjoint (Room says how much fits); the part past
-  // 2^64 - 1 is dropped. Returns false if nothing was added.
+  static constexpr uint64_t kUserTop = uint64_t{1} << 63;
+  // Adds a range. The caller keeps ranges disjoint (Room says how much fits); the part at or
+  // above kUserTop is dropped. Returns false if nothing was added.
   bool Map(uint64_t address, std::vector<uint8_t> bytes);
   // How many bytes from `address` on are free (0 if it is inside a range), at most `want`.
   uint64_t Room(uint64_t address, uint64_t want) const;

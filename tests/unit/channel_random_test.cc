@@ -143,7 +143,8 @@ TEST(ChannelRandomTest, DescribeCallEscapesPathBytes) {
   memory.Map(kBuf, bytes);
   Call call = Marshal(MakeRequest(SYS_openat, {static_cast<uint64_t>(-100), kBuf, 0, 0}), memory);
   ASSERT_EQ(call.unreadable_arg, -1);
-  EXPECT_EQ(DescribeCall(call), "openat(-100, 0x55555555a000 \"/tmp/\\xff\\xfe\\x0a\\x22x\\x5c\", 0, 0)");
+  EXPECT_EQ(DescribeCall(call),
+            "openat(-100, 0x55555555a000 \"/tmp/\\xff\\xfe\\x0a\\x22x\\x5c\", 0, 0)");
 }
 
 // Two calls that differ only in whether an argument could be read (the copy is the same:
