@@ -21,6 +21,10 @@
 namespace nmr {
 namespace {
 
+// How long a member that has voted may take to fall asleep in its shim (it polls first when
+// it has a core of its own; on a loaded machine it may wait for a CPU to get there).
+constexpr int kBlockWaitMs = 2000;
+
 std::string ReadProcFile(pid_t pid, const char* name) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/" + name);
   std::stringstream text;
@@ -67,7 +71,7 @@ uint64_t StackCut(uint64_t sp, uint64_t sigframe_end) {
 
 Result<StateDigest> DigestReplicaState(pid_t pid, uint64_t sigframe_end) {
   auto started = std::chrono::steady_clock::now();
-  Result<uint64_t> sp = BlockedStackPointer(pid, 200);
+  Result<uint64_t> sp = BlockedStackPointer(pid, kBlockWaitMs);
   if (!sp) {
     return sp.error();
   }
@@ -112,8 +116,8 @@ Result<StateDigest> DigestReplicaState(pid_t pid, uint64_t sigframe_end) {
 Result<size_t> EqualizeState(pid_t from, pid_t to, size_t max_bytes,
                              std::vector<std::string>* where, bool dry_run,
                              uint64_t sigframe_end) {
-  Result<uint64_t> sp_from = BlockedStackPointer(from, 200);
-  Result<uint64_t> sp_to = BlockedStackPointer(to, 200);
+  Result<uint64_t> sp_from = BlockedStackPointer(from, kBlockWaitMs);
+  Result<uint64_t> sp_to = BlockedStackPointer(to, kBlockWaitMs);
   if (!sp_from || !sp_to) {
     return MakeError("a replica is not waiting at the vote", EBUSY);
   }
