@@ -31,6 +31,7 @@
 #include "supervisor/os/notify_responder.h"
 #include "supervisor/os/perform.h"
 #include "supervisor/os/program_thread.h"
+#include "supervisor/os/replica_state.h"
 #include "supervisor/os/spawner.h"
 #include "supervisor/supervisor.h"
 
@@ -143,6 +144,7 @@ class Supervisor {
   void CheckClones();
   void AdoptClone(int slot, pid_t pid);
   void GoDegraded(const std::string& why);
+  LiveReplica Live(int r) const;
 
   // forensics.cc
   void Quarantine(Replica& r, const EngineAction& action, const DivergenceRecord& d);

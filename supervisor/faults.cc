@@ -79,7 +79,7 @@ void Supervisor::Inject(size_t f, int i) {
     seed = static_cast<uint64_t>(NowMs());
   }
   seed &= INT64_MAX;  // what seed= accepts, so that the report's seed replays it
-  InjectionOutcome outcome = InjectFault(r.process.pid, fault, seed);
+  InjectionOutcome outcome = InjectFault(r.process.pid, fault, seed, r.process.channel_inode);
   std::string when = fault.after_ms ? std::to_string(*fault.after_ms) + " ms"
                                     : "vote " + std::to_string(r.votes);
   std::string note = std::string(FaultKindName(fault.kind)) + ": replica " + std::to_string(i) +

@@ -35,6 +35,11 @@ int ThreadCount(pid_t pid) {
 
 }  // namespace
 
+LiveReplica Supervisor::Live(int r) const {
+  const ReplicaProcess& p = replicas_[r].process;
+  return {p.pid, p.channel->sigframe_end, p.channel_inode};
+}
+
 bool Supervisor::HoldingReplies() const {
   if (stopping_ || replace_pending_ || executing_call_.nr == SYS_exit_group ||
       executing_call_.nr == SYS_exit) {
@@ -100,8 +105,7 @@ void Supervisor::EqualizeAtStart() {
   std::vector<int> members = engine_.Members();
   for (size_t i = 1; i < members.size(); ++i) {
     std::vector<std::string> where;
-    Result<size_t> copied = EqualizeState(replicas_[members[0]].process.pid,
-                                          replicas_[members[i]].process.pid, 256, &where);
+    Result<size_t> copied = EqualizeState(Live(members[0]), Live(members[i]), 256, &where);
     if (!copied) {
       spdlog::warn("[v{} s{}] replica {} does not start identical to replica {}: {}",
                    engine_.view(), engine_.seq(), members[i], members[0], copied.error().message);
@@ -130,8 +134,7 @@ void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
   std::map<std::pair<uint64_t, uint64_t>, std::vector<int>> groups;
   std::map<int, StateDigest> digests;
   for (int m : members) {
-    Result<StateDigest> d = DigestReplicaState(replicas_[m].process.pid,
-                                               replicas_[m].process.channel->sigframe_end);
+    Result<StateDigest> d = DigestReplicaState(Live(m));
     if (!d) {
       spdlog::warn("[v{} s{}] cannot digest replica {}'s memory: {}", engine_.view(),
                    engine_.seq(), m, d.error().message);
@@ -173,9 +176,7 @@ void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
         if (std::find(agree.begin(), agree.end(), m) == agree.end() && !stopping_) {
           if (spdlog::should_log(spdlog::level::debug)) {
             std::vector<std::string> where;
-            (void)EqualizeState(replicas_[agree[0]].process.pid, replicas_[m].process.pid, 4096,
-                                &where, /*dry_run=*/true,
-                                replicas_[m].process.channel->sigframe_end);
+            (void)EqualizeState(Live(agree[0]), Live(m), 4096, &where, /*dry_run=*/true);
             for (const std::string& w : where) {
               spdlog::debug("[v{} s{}] replica {} differs from replica {} at {}", engine_.view(),
                             engine_.seq(), m, agree[0], w);
@@ -236,8 +237,10 @@ bool Supervisor::StartClone(const PendingRestart& restart, int donor, int verifi
   int channel_fd = -1;
   Result<Channel*> channel = MakeError("not created");
   // The memfd must be in nmr-run's own fd table, where the clone finds it through /proc.
+  uint64_t inode = 0;
   program_thread_.RunOnMain([&] {
     channel = CreateChannel(plan_, slot, &channel_fd);
+    inode = channel ? ChannelInode(channel_fd) : 0;
     for (int fd : {old.process.stdout_pipe, old.process.stderr_pipe}) {
       if (fd >= 0) {
         close(fd);
@@ -257,6 +260,7 @@ bool Supervisor::StartClone(const PendingRestart& restart, int donor, int verifi
 
   Replica clone;
   clone.process.channel = *channel;
+  clone.process.channel_inode = inode;
   clone.seen_seq = seq;
   clone.clone_pending = true;
   clone.channel_fd = channel_fd;

@@ -37,7 +37,12 @@ std::vector<MemoryRegion> ParseMaps(std::string_view text) {
 
 namespace {
 
-bool IsChannel(const MemoryRegion& r) { return r.path.rfind(kChannelMemfdName, 0) == 0; }
+bool IsChannel(const MemoryRegion& r, uint64_t channel_inode) {
+  if (channel_inode != 0) {
+    return r.shared && r.inode == channel_inode;
+  }
+  return r.path.rfind(kChannelMemfdName, 0) == 0;
+}
 
 bool IsFile(const MemoryRegion& r) { return !r.path.empty() && r.path[0] == '/'; }
 
@@ -46,15 +51,17 @@ bool IsBss(const std::vector<MemoryRegion>& map, size_t i) {
   return i > 0 && map[i].path.empty() && map[i - 1].end == map[i].start && IsFile(map[i - 1]);
 }
 
-bool IsState(const MemoryRegion& r) {
-  return r.readable && r.writable && !IsChannel(r) && r.path != "[vvar]" && r.path != "[vdso]";
+bool IsState(const MemoryRegion& r, uint64_t channel_inode) {
+  return r.readable && r.writable && !IsChannel(r, channel_inode) && r.path != "[vvar]" &&
+         r.path != "[vdso]";
 }
 
 }  // namespace
 
-bool InRegion(const std::vector<MemoryRegion>& map, size_t i, FaultRegion region) {
+bool InRegion(const std::vector<MemoryRegion>& map, size_t i, FaultRegion region,
+              uint64_t channel_inode) {
   const MemoryRegion& r = map[i];
-  if (!IsState(r) || r.shared) {
+  if (!IsState(r, channel_inode) || r.shared) {
     return false;
   }
   switch (region) {
@@ -70,11 +77,11 @@ bool InRegion(const std::vector<MemoryRegion>& map, size_t i, FaultRegion region
   return false;
 }
 
-std::vector<StateRange> StateRanges(const std::vector<MemoryRegion>& map,
-                                    uint64_t stack_pointer) {
+std::vector<StateRange> StateRanges(const std::vector<MemoryRegion>& map, uint64_t stack_pointer,
+                                    uint64_t channel_inode) {
   std::vector<StateRange> out;
   for (const MemoryRegion& r : map) {
-    if (!IsState(r)) {
+    if (!IsState(r, channel_inode)) {
       continue;
     }
     StateRange range{r.start, r.end};
@@ -98,11 +105,12 @@ std::vector<StateRange> StateRanges(const std::vector<MemoryRegion>& map,
 }
 
 std::optional<uint64_t> PickFlipAddress(const std::vector<MemoryRegion>& map, FaultRegion region,
-                                        uint64_t stack_pointer, std::mt19937_64& random) {
+                                        uint64_t stack_pointer, std::mt19937_64& random,
+                                        uint64_t channel_inode) {
   std::vector<StateRange> candidates;
   uint64_t total = 0;
   for (size_t i = 0; i < map.size(); ++i) {
-    if (!InRegion(map, i, region)) {
+    if (!InRegion(map, i, region, channel_inode)) {
       continue;
     }
     StateRange range{map[i].start, map[i].end};

@@ -30,14 +30,17 @@ struct MemoryRegion {
 // Parses /proc/PID/maps; lines it cannot read are skipped (the kernel's format is fixed).
 std::vector<MemoryRegion> ParseMaps(std::string_view text);
 
-// The channel's memfd, as the spawner names it: never part of a replica's state.
+// The channel's memfd, as the spawner names it: never part of a replica's state. The
+// supervisor knows each channel's inode and passes it (`channel_inode`), so that a program's
+// own memfd that happens to bear this name is not taken for it; 0 falls back to the name.
 inline constexpr std::string_view kChannelMemfdName = "/memfd:nmr-channel";
 
 // What region=heap|stack|data means: [heap] and anonymous private memory (malloc's mmap'd
 // chunks and arenas) for heap; [stack]; a file's writable private mapping and the anonymous
 // .bss that directly follows it for data; any writable private region for any. Never the
 // channel or other shared memory.
-bool InRegion(const std::vector<MemoryRegion>& map, size_t index, FaultRegion region);
+bool InRegion(const std::vector<MemoryRegion>& map, size_t index, FaultRegion region,
+              uint64_t channel_inode = 0);
 
 // A byte range of replica state to digest.
 struct StateRange {
@@ -53,12 +56,14 @@ struct StateRange {
 // same step give identical bytes over these ranges; docs/design.md lists each exclusion and
 // the case that needed it.
 inline constexpr uint64_t kAltStackSlack = 64 * 1024;
-std::vector<StateRange> StateRanges(const std::vector<MemoryRegion>& map, uint64_t stack_pointer);
+std::vector<StateRange> StateRanges(const std::vector<MemoryRegion>& map, uint64_t stack_pointer,
+                                    uint64_t channel_inode = 0);
 
 // Where a memory flip lands: an address drawn uniformly over the bytes of the regions in
 // `region` (for the stack, only the live part, at and above `stack_pointer`), or nullopt if
 // there is no such memory.
 std::optional<uint64_t> PickFlipAddress(const std::vector<MemoryRegion>& map, FaultRegion region,
-                                        uint64_t stack_pointer, std::mt19937_64& random);
+                                        uint64_t stack_pointer, std::mt19937_64& random,
+                                        uint64_t channel_inode = 0);
 
 }  // namespace nmr

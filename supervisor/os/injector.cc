@@ -113,7 +113,8 @@ InjectionOutcome FlipRegister(pid_t pid, const FaultSpec& fault, std::mt19937_64
   return out;
 }
 
-InjectionOutcome FlipMemory(pid_t pid, const FaultSpec& fault, std::mt19937_64& random) {
+InjectionOutcome FlipMemory(pid_t pid, const FaultSpec& fault, std::mt19937_64& random,
+                            uint64_t channel_inode) {
   InjectionOutcome out;
   Seized seized(pid);
   user_regs_struct regs;
@@ -124,7 +125,8 @@ InjectionOutcome FlipMemory(pid_t pid, const FaultSpec& fault, std::mt19937_64& 
   std::stringstream text;
   text << maps_file.rdbuf();
   std::vector<MemoryRegion> map = ParseMaps(text.str());
-  std::optional<uint64_t> address = PickFlipAddress(map, fault.region, regs.rsp, random);
+  std::optional<uint64_t> address =
+      PickFlipAddress(map, fault.region, regs.rsp, random, channel_inode);
   if (!address) {
     out.what = std::string("no ") + FaultRegionName(fault.region) + " memory to flip";
     return out;
@@ -157,7 +159,8 @@ InjectionOutcome FlipMemory(pid_t pid, const FaultSpec& fault, std::mt19937_64& 
 
 }  // namespace
 
-InjectionOutcome InjectFault(pid_t pid, const FaultSpec& fault, uint64_t seed) {
+InjectionOutcome InjectFault(pid_t pid, const FaultSpec& fault, uint64_t seed,
+                             uint64_t channel_inode) {
   std::mt19937_64 random(seed);
   InjectionOutcome out;
   switch (fault.kind) {
@@ -172,7 +175,7 @@ InjectionOutcome InjectFault(pid_t pid, const FaultSpec& fault, uint64_t seed) {
     case FaultSpec::Kind::kBitflipRegister:
       return FlipRegister(pid, fault, random);
     case FaultSpec::Kind::kBitflipMemory:
-      return FlipMemory(pid, fault, random);
+      return FlipMemory(pid, fault, random, channel_inode);
     case FaultSpec::Kind::kCorruptVote:
       break;
   }

@@ -27,6 +27,8 @@ struct InjectionOutcome {
 
 // Injects `fault` (kill, stop, bitflip-register, bitflip-memory) into `pid`; `seed` makes
 // every random choice (register, bit, address).
-InjectionOutcome InjectFault(pid_t pid, const FaultSpec& fault, uint64_t seed);
+// `channel_inode`: the replica's channel, which a memory flip never hits.
+InjectionOutcome InjectFault(pid_t pid, const FaultSpec& fault, uint64_t seed,
+                             uint64_t channel_inode);
 
 }  // namespace nmr

@@ -69,13 +69,14 @@ uint64_t StackCut(uint64_t sp, uint64_t sigframe_end) {
 
 }  // namespace
 
-Result<StateDigest> DigestReplicaState(pid_t pid, uint64_t sigframe_end) {
+Result<StateDigest> DigestReplicaState(const LiveReplica& replica) {
   auto started = std::chrono::steady_clock::now();
+  pid_t pid = replica.pid;
   Result<uint64_t> sp = BlockedStackPointer(pid, kBlockWaitMs);
   if (!sp) {
     return sp.error();
   }
-  *sp = StackCut(*sp, sigframe_end);
+  *sp = StackCut(*sp, replica.sigframe_end);
   std::vector<MemoryRegion> map = ParseMaps(ReadProcFile(pid, "maps"));
   if (map.empty()) {
     return MakeError("cannot read the memory map of " + std::to_string(pid), ESRCH);
@@ -84,7 +85,7 @@ Result<StateDigest> DigestReplicaState(pid_t pid, uint64_t sigframe_end) {
   XXH3_128bits_reset(state);
   StateDigest out;
   std::vector<uint8_t> buffer(4 << 20);
-  for (const StateRange& range : StateRanges(map, *sp)) {
+  for (const StateRange& range : StateRanges(map, *sp, replica.channel_inode)) {
     XXH3_128bits_update(state, &range, sizeof range);
     XXH64_hash_t range_hash = 0;
     for (uint64_t at = range.start; at < range.end;) {
@@ -113,20 +114,21 @@ Result<StateDigest> DigestReplicaState(pid_t pid, uint64_t sigframe_end) {
   return out;
 }
 
-Result<size_t> EqualizeState(pid_t from, pid_t to, size_t max_bytes,
-                             std::vector<std::string>* where, bool dry_run,
-                             uint64_t sigframe_end) {
+Result<size_t> EqualizeState(const LiveReplica& from_replica, const LiveReplica& to_replica,
+                             size_t max_bytes, std::vector<std::string>* where, bool dry_run) {
+  pid_t from = from_replica.pid;
+  pid_t to = to_replica.pid;
   Result<uint64_t> sp_from = BlockedStackPointer(from, kBlockWaitMs);
   Result<uint64_t> sp_to = BlockedStackPointer(to, kBlockWaitMs);
   if (!sp_from || !sp_to) {
     return MakeError("a replica is not waiting at the vote", EBUSY);
   }
-  *sp_from = StackCut(*sp_from, sigframe_end);
-  *sp_to = StackCut(*sp_to, sigframe_end);
+  *sp_from = StackCut(*sp_from, from_replica.sigframe_end);
+  *sp_to = StackCut(*sp_to, to_replica.sigframe_end);
   std::vector<MemoryRegion> map_from = ParseMaps(ReadProcFile(from, "maps"));
   std::vector<MemoryRegion> map_to = ParseMaps(ReadProcFile(to, "maps"));
-  std::vector<StateRange> ranges = StateRanges(map_from, *sp_from);
-  std::vector<StateRange> other = StateRanges(map_to, *sp_to);
+  std::vector<StateRange> ranges = StateRanges(map_from, *sp_from, from_replica.channel_inode);
+  std::vector<StateRange> other = StateRanges(map_to, *sp_to, to_replica.channel_inode);
   bool same_layout = ranges.size() == other.size();
   for (size_t i = 0; same_layout && i < ranges.size(); ++i) {
     same_layout = ranges[i].start == other[i].start && ranges[i].end == other[i].end;

@@ -16,6 +16,15 @@
 
 namespace nmr {
 
+// A replica waiting at a vote, as the state readers need it: its pid, where the kernel's
+// signal frame of that vote ends (its channel's sigframe_end, untrusted), and the inode of
+// its channel's memfd (never part of its state).
+struct LiveReplica {
+  pid_t pid = -1;
+  uint64_t sigframe_end = 0;
+  uint64_t channel_inode = 0;
+};
+
 struct StateDigest {
   VoteValue digest;
   // Per range (start, end, xxh3-64 of its bytes): what a person compares when two
@@ -31,9 +40,9 @@ Result<uint64_t> BlockedStackPointer(pid_t pid, int wait_ms);
 
 // xxh3-128 over the replica's state (core/memory_map.h StateRanges). The replica must be
 // waiting for a reply, so that its memory does not change while it is read.
-// `sigframe_end` (from its channel, untrusted): the stack is digested from there, when it
-// lies within kMaxSigframe bytes above the stack pointer (see interface/channel.h).
-Result<StateDigest> DigestReplicaState(pid_t pid, uint64_t sigframe_end);
+// The stack is digested from `sigframe_end` when it lies within kMaxSigframe bytes above the
+// stack pointer (see interface/channel.h), else from the stack pointer.
+Result<StateDigest> DigestReplicaState(const LiveReplica& replica);
 
 }  // namespace nmr
 
@@ -47,8 +56,7 @@ namespace nmr {
 // error if the states differ in layout or in more than `max_bytes` bytes (then nothing is
 // written). `where` gets each differing range's "address (mapping)".
 // With `dry_run`, nothing is written: `where` only says where the two differ (for logs).
-Result<size_t> EqualizeState(pid_t from, pid_t to, size_t max_bytes,
-                             std::vector<std::string>* where, bool dry_run = false,
-                             uint64_t sigframe_end = 0);
+Result<size_t> EqualizeState(const LiveReplica& from, const LiveReplica& to, size_t max_bytes,
+                             std::vector<std::string>* where, bool dry_run = false);
 
 }  // namespace nmr

@@ -315,6 +315,7 @@ Result<ReplicaProcess> SpawnOne(const SpawnPlan& plan, int r, Prepared& prepared
   }
   ReplicaProcess replica;
   replica.channel = *channel;
+  replica.channel_inode = ChannelInode(channel_fd);
   replica.stdout_pipe = out[0];
   replica.stderr_pipe = err[0];
   pid_t parent = getpid();
@@ -387,6 +388,11 @@ Result<std::vector<ReplicaProcess>> SpawnReplicas(const SpawnPlan& plan) {
     }
   }
   return replicas;
+}
+
+uint64_t ChannelInode(int channel_fd) {
+  struct stat st;
+  return fstat(channel_fd, &st) == 0 ? st.st_ino : 0;
 }
 
 Result<Channel*> CreateChannel(const SpawnPlan& plan, int replica, int* fd_out) {

@@ -55,6 +55,7 @@ struct ReplicaProcess {
   int stdout_pipe = -1;  // read ends: what the replica wrote before its shim was in
   int stderr_pipe = -1;
   uint64_t initial_stack_digest = 0;  // of its stack at the exec stop (after AT_RANDOM)
+  uint64_t channel_inode = 0;         // of its channel's memfd (see core/memory_map.h)
 };
 
 // Spawns every replica; on failure, kills those already started. The replicas' initial
@@ -66,5 +67,7 @@ Result<std::vector<ReplicaProcess>> SpawnReplicas(const SpawnPlan& plan);
 // its setup filled from `plan`. `*fd_out` is the memfd, in the calling thread's fd table
 // (close-on-exec). Used by the spawner, and for a clone (which opens it through /proc).
 Result<Channel*> CreateChannel(const SpawnPlan& plan, int replica, int* fd_out);
+// The inode of a channel's memfd, or 0.
+uint64_t ChannelInode(int channel_fd);
 
 }  // namespace nmr
