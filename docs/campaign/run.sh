@@ -43,4 +43,15 @@ for mode, label in (("native", "unprotected (N=1)"), ("tmr", "TMR (N=3, restart)
     print(f"| **all** | {label} | {sum(total[mode].values())} | " +
           " | ".join(str(total[mode][o]) for o in outcomes) + " |")
 PY
+# And one chart over the four programs.
+/usr/bin/python3 - "$out" "$here/chart.svg" "$build/lib/nmr-campaign" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[3])
+import campaign_chart, campaign_core
+docs = [json.load(open(f"{sys.argv[1]}/{n}.json")) for n in ["checksum", "matmul", "kvstore", "python"]]
+combined = {"program": ["checksum, matmul, kvstore, python (examples/)"], "seed": docs[0]["seed"],
+            "kinds": docs[0]["kinds"], "trials_per_kind": sum(d["trials_per_kind"] for d in docs),
+            "trials": [t for d in docs for t in d["trials"]]}
+campaign_chart.draw_chart(campaign_core.with_counts(combined), sys.argv[2])
+PY
 cat "$out/summary.md"
