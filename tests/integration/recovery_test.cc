@@ -327,6 +327,23 @@ TEST(Quarantine, WithoutADirectoryItIsAnErrorBeforeAnythingRuns) {
   EXPECT_TRUE(r.out.empty());
 }
 
+TEST(Quarantine, UnwritablePathsAreErrorsBeforeAnythingRuns) {
+  TempDir tmp;
+  WriteFile(tmp.path() / "file", "not a directory");
+  for (const std::vector<std::string>& flags :
+       {std::vector<std::string>{"--report", (tmp.path() / "missing" / "r.json").string()},
+        std::vector<std::string>{"--on-divergence", "quarantine", "--forensics",
+                                 (tmp.path() / "file" / "bundles").string()}}) {
+    std::vector<std::string> argv = {NmrRun().string(), "-n", "3"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"--", TestProgram("write_lines"), "3"});
+    RunResult r = RunProgram(argv, {.dir = tmp.path()});
+    EXPECT_EQ(r.status, Exited(125)) << flags[0];
+    EXPECT_TRUE(r.out.empty()) << "the program ran: " << r.out;
+    EXPECT_NE(r.err.find("cannot write"), std::string::npos) << r.err;
+  }
+}
+
 TEST(NoMajority, WithTwoReplicasTheReportListsWhatEachWanted) {
   Outcome o = RunBoth(kLines, 2, {"--inject", "kind=corrupt-vote,replica=1,at_vote=5,syscall=write"});
   EXPECT_EQ(o.nmr.status, Exited(122)) << o.nmr.err;
