@@ -337,7 +337,12 @@ void Supervisor::WriteReply(int i, int fork_channel_fd, int fork_donor) {
   const Outcome& outcome = performer_->outcome();
   ProcessMemory memory(r.process.pid);
   for (const auto& [address, bytes] : outcome.writes) {
-    if (memory.Write(address, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
+    ssize_t written = memory.Write(address, bytes.data(), bytes.size());
+    if (written == -ESRCH) {
+      // It died after its vote (its death is reaped and judged next): nothing to tell.
+      spdlog::debug("replica {}: gone before the result of {} reached it", i,
+                    SyscallName(r.call.nr));
+    } else if (written != static_cast<ssize_t>(bytes.size())) {
       spdlog::warn("replica {}: cannot write the result of {} into its memory", i,
                    SyscallName(r.call.nr));
     }
