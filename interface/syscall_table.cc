@@ -429,7 +429,10 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[269] = Once("faccessat", {Fd(), Path(), Scalar()});
   // Like select; the sixth argument points at {sigset pointer, size}.
   t[270] =
-      Once("pselect6", {Scalar(), FdSet(), FdSet(), FdSet(), Opt(InOut(kTimespec)), Ptr()}, kNever);
+      // The sixth argument is {const sigset_t* ss; size_t ss_len}: the struct is read here,
+      // the set it points to by marshal.cc (kPselectArgPack), which appends it to the copy.
+      Once("pselect6", {Scalar(), FdSet(), FdSet(), FdSet(), Opt(InOut(kTimespec)), Opt(In(16))},
+           kNever);
   // The timeout is written back with the time left, like select's.
   t[271] =
       Once("ppoll", {InOutLen(1, kPollfd), Scalar(), Opt(InOut(kTimespec)), Sigmask(4), Scalar()},

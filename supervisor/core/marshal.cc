@@ -293,6 +293,27 @@ EffectiveSpec RefineSpec(long nr, const uint64_t args[6]) {
   return out;
 }
 
+// pselect6's signal mask, behind the pointer in its sixth argument's struct (see marshal.h).
+bool MarshalPselectSigset(ReplicaMemory& memory, Call& call) {
+  std::vector<uint8_t>& pack = call.in[5];
+  if (pack.size() != kPselectArgPack) {
+    return true;  // no struct (a null sixth argument)
+  }
+  uint64_t set = 0;
+  uint64_t length = 0;
+  std::memcpy(&set, pack.data(), sizeof set);
+  std::memcpy(&length, pack.data() + 8, sizeof length);
+  if (set == 0 || length != sizeof(uint64_t)) {
+    return true;  // no mask, or one the kernel refuses (EINVAL) before reading it
+  }
+  uint8_t bytes[sizeof(uint64_t)];
+  if (memory.Read(set, bytes, sizeof bytes) != static_cast<ssize_t>(sizeof bytes)) {
+    return false;
+  }
+  pack.insert(pack.end(), bytes, bytes + sizeof bytes);
+  return true;
+}
+
 Call Marshal(const Request& request, ReplicaMemory& memory) {
   Call call;
   call.nr = request.nr;
@@ -310,6 +331,9 @@ Call Marshal(const Request& request, ReplicaMemory& memory) {
       call.unreadable_arg = i;
       break;
     }
+  }
+  if (call.nr == SYS_pselect6 && call.unreadable_arg < 0 && !MarshalPselectSigset(memory, call)) {
+    call.unreadable_arg = 5;
   }
   Redigest(call);
   return call;

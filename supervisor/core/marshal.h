@@ -58,6 +58,11 @@ struct Call {
   VoteValue digest;
 };
 
+// pselect6's sixth argument is a struct {const sigset_t* ss; size_t ss_len} (16 bytes); when
+// `ss` is set and ss_len is 8, Marshal appends the 8 bytes of the set to that argument's copy
+// (24 bytes in all), and the performer points a private struct at the copied set.
+inline constexpr size_t kPselectArgPack = 16;
+
 // The effective spec of a call: the table's entry, with ioctl's and fcntl's third argument
 // made concrete from the request/command (unknown ones are reported via `supported`).
 struct EffectiveSpec {

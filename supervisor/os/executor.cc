@@ -35,11 +35,10 @@ Executor::~Executor() {
   }
 }
 
+int Executor::InterruptSignal() { return SIGRTMIN + 4; }
+
 namespace {
 
-// Sent to the executor thread only (tgkill) to cut a waiting call short: a handler without
-// SA_RESTART makes the call return EINTR. A real-time signal nothing else uses.
-int InterruptSignal() { return SIGRTMIN + 4; }
 void OnInterrupt(int) {}
 
 }  // namespace
@@ -47,7 +46,7 @@ void OnInterrupt(int) {}
 void Executor::Interrupt() {
   pid_t tid = tid_.load(std::memory_order_acquire);
   if (tid != 0) {
-    syscall(SYS_tgkill, getpid(), tid, InterruptSignal());
+    syscall(SYS_tgkill, getpid(), tid, Executor::InterruptSignal());
   }
 }
 
@@ -56,10 +55,10 @@ void Executor::Loop() {
   // the interrupt signal gets through here.
   struct sigaction action = {};
   action.sa_handler = OnInterrupt;
-  sigaction(InterruptSignal(), &action, nullptr);
+  sigaction(Executor::InterruptSignal(), &action, nullptr);
   sigset_t mask;
   sigfillset(&mask);
-  sigdelset(&mask, InterruptSignal());
+  sigdelset(&mask, Executor::InterruptSignal());
   pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   tid_.store(static_cast<pid_t>(syscall(SYS_gettid)), std::memory_order_release);
   uint32_t handled = 0;

@@ -20,6 +20,11 @@ namespace nmr {
 
 class Executor {
  public:
+  // Sent to the executor thread only (tgkill) to cut a waiting call short: a handler without
+  // SA_RESTART makes the call return EINTR. A real-time signal nothing else uses; a mask the
+  // program hands the kernel for a wait (pselect6, ppoll) must not block it.
+  static int InterruptSignal();
+
   // Starts the thread (sharing the caller's fd table).
   static std::unique_ptr<Executor> Start(std::atomic<uint32_t>* event_word);
   ~Executor();

@@ -416,6 +416,24 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
   if (call.nr == SYS_sched_getaffinity) {
     args[0] = 0;
   }
+  // A wait's own signal mask must not block the signal that cuts it short (Ctrl-C).
+  int mask_arg = call.nr == SYS_ppoll ? 3 : (call.nr == SYS_epoll_pwait || call.nr == SYS_epoll_pwait2) ? 4 : -1;
+  if (mask_arg >= 0 && call.args[mask_arg] != 0 && call.in[mask_arg].size() >= sizeof(uint64_t)) {
+    out_[mask_arg] = call.in[mask_arg];
+    uint64_t mask;
+    std::memcpy(&mask, out_[mask_arg].data(), sizeof mask);
+    mask &= ~(1ULL << (Executor::InterruptSignal() - 1));
+    std::memcpy(out_[mask_arg].data(), &mask, sizeof mask);
+    args[mask_arg] = reinterpret_cast<uint64_t>(out_[mask_arg].data());
+  }
+  if (call.nr == SYS_pselect6 && call.in[5].size() == kPselectArgPack + sizeof pselect_mask_) {
+    // The kernel follows the struct's pointer: it must point at our copy of the mask.
+    std::memcpy(&pselect_mask_, call.in[5].data() + kPselectArgPack, sizeof pselect_mask_);
+    pselect_mask_ &= ~(1ULL << (Executor::InterruptSignal() - 1));
+    pselect_pack_[0] = reinterpret_cast<uint64_t>(&pselect_mask_);
+    pselect_pack_[1] = sizeof pselect_mask_;
+    args[5] = reinterpret_cast<uint64_t>(pselect_pack_);
+  }
   if (MayBlock(call)) {
     executor_.Submit(call.nr, args);
     return false;

@@ -65,6 +65,8 @@ class Performer {
   std::array<std::string, 6> paths_;
   std::array<std::vector<uint8_t>, 6> out_;
   std::array<iovec, 6> iov_{};
+  uint64_t pselect_mask_ = 0;     // pselect6's signal mask, and the struct pointing at it
+  uint64_t pselect_pack_[2] = {};
 };
 
 }  // namespace nmr

@@ -135,6 +135,9 @@ std::vector<Case> MakeCases() {
     cases.push_back({.name = name, .argv = {Prog("die_by_signal"), how}});
   }
   cases.push_back({.name = "signal_mask_block_pending_unblock", .argv = {Prog("signal_mask")}});
+  // readline's wait: pselect6 with a signal mask (issue: interactive programs saw EOF).
+  cases.push_back({.name = "pselect_with_sigmask_pipe", .argv = {Prog("pselect_mask")},
+                   .stdin_pipe = std::string("one\ntwo\n")});
   return cases;
 }
 
