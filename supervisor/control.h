@@ -128,6 +128,8 @@ class Supervisor {
   void Finish(const EngineAction& action);
   void RecordNoMajority(const EngineAction& action);
   void StopAll();
+  void CheckEnd();
+  void KillLeftovers(const std::string& why);
   void ForwardEarlyOutput();
   int Conclude();
   void RecordView();
@@ -185,6 +187,7 @@ class Supervisor {
   double cpu_s_before_exec_ = 0;  // CPU time of replicas an execve replaced
   int64_t step_cpu_ns_ = 0;       // CPU the decided step's leader needed for it
   int64_t decided_at_ms_ = 0;     // when the current step was decided
+  int64_t finished_at_ms_ = 0;    // when the engine found the program ended (0: not yet)
 
   // Recovery (recovery.cc).
   bool hold_step_ = false;                // this step's replies wait for the boundary

@@ -110,6 +110,9 @@ void Supervisor::WaitForEvent(uint32_t event_seen) {
     }
   };
   earliest(NextFaultDeadline());
+  if (engine_.finished() && !stopping_) {
+    earliest(finished_at_ms_ + policy_.vote_timeout_ms);
+  }
   for (const Replica& r : replicas_) {
     if (r.clone_pending && r.running) {
       earliest(r.clone_deadline_ms);
@@ -146,6 +149,12 @@ void Supervisor::HandleSignals() {
     reap_pending_ = true;  // Reap() does the work
   }
   pending &= ~(1ULL << SIGCHLD);
+  if (pending != 0 && engine_.finished() && !stopping_) {
+    // The program has ended: there is nobody left to deliver a signal to, only replicas that
+    // have not gone yet. Stop waiting for them.
+    KillLeftovers("still there when nmr-run got a signal after the program's end");
+    return;
+  }
   for (int sig = 1; sig < 64 && pending != 0; ++sig) {
     if ((pending & (1ULL << sig)) == 0) {
       continue;

@@ -208,11 +208,54 @@ void Supervisor::Loop() {
       CheckStragglers();
       Apply(engine_.OnTick(NowMs()));
       AtBoundary();
+      CheckEnd();
     }
     if (!AnyRunning()) {
       return;
     }
     WaitForEvent(event_seen);
+  }
+}
+
+// After the program's end (the engine finished), every replica must be gone within a vote
+// timeout. One that is not (stopped, or stuck on its way out) is killed and reported, so that
+// nmr-run never waits for it: its fault came after the program's last vote and changed
+// nothing the outside world saw.
+void Supervisor::CheckEnd() {
+  if (!engine_.finished() || stopping_) {
+    return;
+  }
+  int64_t now = NowMs();
+  if (finished_at_ms_ == 0) {
+    finished_at_ms_ = now;
+  }
+  if (now >= finished_at_ms_ + policy_.vote_timeout_ms) {
+    KillLeftovers("did not end within " + std::to_string(policy_.vote_timeout_ms) +
+                  " ms of the program's end");
+  }
+}
+
+void Supervisor::KillLeftovers(const std::string& why) {
+  for (size_t i = 0; i < replicas_.size(); ++i) {
+    Replica& r = replicas_[i];
+    if (!r.running || r.killed) {
+      continue;
+    }
+    r.killed = true;
+    if (r.clone_pending || r.process.pid <= 0) {
+      r.running = false;  // no process we know of; PDEATHSIG ends it if it exists
+      continue;
+    }
+    DivergenceRecord d;
+    d.seq = engine_.seq();
+    d.view = engine_.view();
+    d.replica = static_cast<int>(i);
+    d.syscall = "none";
+    d.reason = "hung";
+    d.detail = why + (IsStopped(r.process.pid) ? " (stopped)" : "");
+    spdlog::warn("[v{} s{}] replica {} {}: killed", d.view, d.seq, i, d.detail);
+    report_.divergences.push_back(d);
+    kill(r.process.pid, SIGKILL);
   }
 }
 

@@ -151,6 +151,21 @@ TEST(Recovery, AReplicaAsleepForeverIsCaughtAsHungWithinTwoTimeouts) {
   EXPECT_LT(o.report["wall_s"].get<double>(), 10 * 0.3);
 }
 
+TEST(Recovery, AReplicaStoppedAtTheProgramsEndDoesNotKeepNmrRunWaiting) {
+  // Stopped as it votes exit_group: the program's end is agreed (all three voted it), but
+  // this replica never ends. Found by the campaign (1 run in 1,008 hung until killed).
+  Outcome o = RunBoth(kLines, 3, {"--inject", "kind=stop,replica=1,at_vote=1,syscall=exit_group"},
+                      "vote: {timeout_ms: 300}\n");
+  EXPECT_EQ(o.nmr.status, o.native.status) << o.nmr.err;
+  ExpectSameBytes("stdout", o.native.out, o.nmr.out);
+  ASSERT_TRUE(o.report.is_object());
+  ASSERT_EQ(Reasons(o.report), std::vector<std::string>{"hung"}) << o.report.dump(2);
+  EXPECT_EQ(o.report["divergences"][0]["replica"], 1);
+  EXPECT_EQ(o.report["divergences"][0]["detail"],
+            "did not end within 300 ms of the program's end (stopped)");
+  EXPECT_LT(o.report["wall_s"].get<double>(), 3.0);
+}
+
 TEST(Recovery, AStoppedReplicaIsCaughtAsHungAndReplaced) {
   Outcome o = RunBoth(kLines, 3, {"--inject", "kind=stop,replica=2,at_vote=30"},
                       "vote: {timeout_ms: 300}\n");
