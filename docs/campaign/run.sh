@@ -49,7 +49,7 @@ import json, sys
 sys.path.insert(0, sys.argv[3])
 import campaign_chart, campaign_core
 docs = [json.load(open(f"{sys.argv[1]}/{n}.json")) for n in ["checksum", "matmul", "kvstore", "python"]]
-combined = {"program": ["checksum, matmul, kvstore, python (examples/)"], "seed": docs[0]["seed"],
+combined = {"program": ["the four examples: checksum, matmul, kvstore, python"], "seed": docs[0]["seed"],
             "kinds": docs[0]["kinds"], "trials_per_kind": sum(d["trials_per_kind"] for d in docs),
             "trials": [t for d in docs for t in d["trials"]]}
 campaign_chart.draw_chart(campaign_core.with_counts(combined), sys.argv[2])
