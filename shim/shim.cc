@@ -122,7 +122,7 @@ struct KernelItimer {
 // mapped at the donor's channel address, so that the shim's own state (g_channel) stays
 // byte-identical to the donor's. It must never write into the donor's channel: on any
 // failure it exits without a word, and nmr-run sees a clone that never reported.
-void BecomeClone(int supervisor_fd) {
+__attribute__((noinline)) void BecomeClone(int supervisor_fd) {
   int32_t supervisor = g_channel->setup.supervisor_pid;
   // PDEATHSIG is not inherited; re-arm it, then make sure nmr-run did not die meanwhile.
   GateSyscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
@@ -156,9 +156,13 @@ void BecomeClone(int supervisor_fd) {
   GateSyscall(SYS_futex, reinterpret_cast<long>(&g_channel->clone_pid), FUTEX_WAKE, 1);
 }
 
+// Not inlined (nor is BecomeClone): their locals (the child's pid, the /proc path, the
+// saved timers) must lie below Exchange's stack pointer, where every member zeroes them
+// after a fork reply; inlined into Exchange they stayed in its frame, and the donor, its
+// clone and the others differed there at every later vote (two restarts in a row failed).
 // fork(2) drops what a replica's clone must keep: pending signals, interval timers and the
 // robust-futex list. They are read before the fork and put back in the child.
-void ForkClone(int supervisor_fd) {
+__attribute__((noinline)) void ForkClone(int supervisor_fd) {
   unsigned long pending = 0;
   GateSyscall(SYS_rt_sigpending, reinterpret_cast<long>(&pending), 8);
   KernelItimer timers[3] = {};

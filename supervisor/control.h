@@ -147,6 +147,7 @@ class Supervisor {
   void AdoptClone(int slot, pid_t pid);
   void GoDegraded(const std::string& why);
   LiveReplica Live(int r) const;
+  void LogDifferences(int a, int b);
 
   // forensics.cc
   void Quarantine(Replica& r, const EngineAction& action, const DivergenceRecord& d);
@@ -196,7 +197,6 @@ class Supervisor {
   bool degraded_ = false;                 // no more restarts this run
   bool equalized_ = false;                // the start-up repair (EqualizeState) is done
   int64_t last_scrub_ms_ = 0;
-  int replied_this_step_ = 0;             // replies written since this step was decided
   std::vector<QuarantineCase> quarantine_;
   std::string protocol_note_;  // what was wrong in the last malformed request
 

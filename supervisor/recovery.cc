@@ -40,16 +40,25 @@ LiveReplica Supervisor::Live(int r) const {
   return {p.pid, p.channel->sigframe_end, p.channel_inode};
 }
 
+// With recovery on, every step's replies wait for every member's vote. Otherwise a faulty
+// vote that arrives after the quorum's is found only once the others have their replies and
+// run on, and a second fault in the very next step meets a group of two, which cannot tell
+// who is right (two corrupted writes in a row ended with "no majority"). The price is the
+// overlap of a fast replica's next computation with a slow one's vote: 5-20 % on
+// syscall-bound runs with 3 replicas on 2 cores (docs/design.md, "Recovery by cloning").
 bool Supervisor::HoldingReplies() const {
   if (stopping_ || replace_pending_ || executing_call_.nr == SYS_exit_group ||
       executing_call_.nr == SYS_exit) {
     return false;
   }
+  OnDivergence mode = policy_.EffectiveOnDivergence();
+  bool recovering = (mode == OnDivergence::kRestart || mode == OnDivergence::kQuarantine) &&
+                    !degraded_ && engine_.Members().size() >= 2;
   bool restart_due = (!restarts_.empty() && !degraded_) || !quarantine_.empty();
   bool equalize_due = !equalized_ && engine_.Members().size() >= 2;
   bool scrub_due = policy_.scrub_interval_ms && engine_.Members().size() >= 2 &&
                    NowMs() - last_scrub_ms_ >= *policy_.scrub_interval_ms;
-  return restart_due || scrub_due || equalize_due;
+  return recovering || restart_due || scrub_due || equalize_due;
 }
 
 void Supervisor::QueueRestart(const EngineAction& action) {
@@ -58,6 +67,20 @@ void Supervisor::QueueRestart(const EngineAction& action) {
     return;
   }
   restarts_.push_back({action.replica, KillReasonName(action.reason), NowMs(), action.view});
+}
+
+// Where two members' memories differ, at debug level: what a person needs when a scrub or a
+// donor check fails (the digests alone say only that they differ).
+void Supervisor::LogDifferences(int a, int b) {
+  if (!spdlog::should_log(spdlog::level::debug)) {
+    return;
+  }
+  std::vector<std::string> where;
+  (void)EqualizeState(Live(a), Live(b), 4096, &where, /*dry_run=*/true);
+  for (const std::string& w : where) {
+    spdlog::debug("[v{} s{}] replica {} differs from replica {} at {}", engine_.view(),
+                  engine_.seq(), b, a, w);
+  }
 }
 
 void Supervisor::GoDegraded(const std::string& why) {
@@ -174,18 +197,14 @@ void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
     if (agree.size() * 2 > members.size()) {
       for (int m : members) {
         if (std::find(agree.begin(), agree.end(), m) == agree.end() && !stopping_) {
-          if (spdlog::should_log(spdlog::level::debug)) {
-            std::vector<std::string> where;
-            (void)EqualizeState(Live(agree[0]), Live(m), 4096, &where, /*dry_run=*/true);
-            for (const std::string& w : where) {
-              spdlog::debug("[v{} s{}] replica {} differs from replica {} at {}", engine_.view(),
-                            engine_.seq(), m, agree[0], w);
-            }
-          }
+          LogDifferences(agree[0], m);
           Apply(engine_.OnFaulty(m, KillReason::kScrub, NowMs()));
         }
       }
     } else if (agree.size() < members.size()) {
+      for (size_t i = 1; i < members.size(); ++i) {
+        LogDifferences(members[0], members[i]);
+      }
       spdlog::warn("[v{} s{}] scrub: no majority of the {} members' memories agree", engine_.view(),
                    engine_.seq(), members.size());
     }
@@ -197,6 +216,9 @@ void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
     return;
   }
   if (agree.size() < 2) {
+    for (size_t i = 1; i < members.size(); ++i) {
+      LogDifferences(members[0], members[i]);
+    }
     GoDegraded("no two members' memories agree, so no donor can be verified");
     return;
   }

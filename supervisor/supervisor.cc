@@ -353,7 +353,6 @@ void Supervisor::Execute(const EngineAction& action) {
   // The leader's call is copied: its slot may be refilled before the stragglers are judged.
   executing_call_ = call;
   hold_step_ = HoldingReplies();
-  replied_this_step_ = 0;
   step_cpu_ns_ = leader.cpu_ns_at_vote - leader.cpu_ns_at_prev_vote;
   decided_at_ms_ = NowMs();
   if (performer_->Start(executing_call_, leader.process.pid)) {
@@ -391,7 +390,6 @@ void Supervisor::WriteReply(int i, int fork_channel_fd, int fork_donor) {
     }
   }
   Channel* ch = r.process.channel;
-  ++replied_this_step_;
   ch->reply.seq = r.seen_seq;
   ch->reply.action = outcome.action;
   ch->reply.value = outcome.value;
@@ -469,12 +467,6 @@ void Supervisor::Kill(const EngineAction& action) {
   held_.erase(std::remove(held_.begin(), held_.end(), action.replica), held_.end());
   if (action.reason != KillReason::kFinished) {
     QueueRestart(action);
-    // If no reply of this step went out yet, hold them all: the clone (and a quarantine's
-    // healthy core) then comes from this very step.
-    if ((!restarts_.empty() || !quarantine_.empty()) && replied_this_step_ == 0 && executing_ == false &&
-        executing_call_.nr != SYS_exit_group && executing_call_.nr != SYS_exit && !stopping_) {
-      hold_step_ = true;
-    }
   }
   if (policy_.EffectiveOnDivergence() == OnDivergence::kAbort &&
       action.reason != KillReason::kFinished && !stopping_) {
