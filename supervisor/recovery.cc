@@ -17,23 +17,10 @@
 #include <fstream>
 
 #include "supervisor/control.h"
+#include "supervisor/os/proc.h"
 #include "supervisor/os/replica_state.h"
 
 namespace nmr {
-namespace {
-
-// Threads of a process, from /proc/PID/status (0 if it is gone).
-int ThreadCount(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("Threads:", 0) == 0) {
-      return std::atoi(line.c_str() + 8);
-    }
-  }
-  return 0;
-}
-
-}  // namespace
 
 LiveReplica Supervisor::Live(int r) const {
   const ReplicaProcess& p = replicas_[r].process;
@@ -52,11 +39,12 @@ bool Supervisor::HoldingReplies() const {
     return false;
   }
   OnDivergence mode = policy_.EffectiveOnDivergence();
-  bool recovering = (mode == OnDivergence::kRestart || mode == OnDivergence::kQuarantine) &&
-                    !degraded_ && engine_.Members().size() >= 2;
+  bool several = engine_.MemberCount() >= 2;
+  bool recovering =
+      (mode == OnDivergence::kRestart || mode == OnDivergence::kQuarantine) && !degraded_ && several;
   bool restart_due = (!restarts_.empty() && !degraded_) || !quarantine_.empty();
-  bool equalize_due = !equalized_ && engine_.Members().size() >= 2;
-  bool scrub_due = policy_.scrub_interval_ms && engine_.Members().size() >= 2 &&
+  bool equalize_due = !equalized_ && several;
+  bool scrub_due = policy_.scrub_interval_ms && several &&
                    NowMs() - last_scrub_ms_ >= *policy_.scrub_interval_ms;
   return recovering || restart_due || scrub_due || equalize_due;
 }
@@ -96,10 +84,9 @@ void Supervisor::AtBoundary() {
   if (held_.empty() || executing_ || stopping_) {
     return;
   }
-  for (int m : engine_.Members()) {
-    if (std::find(held_.begin(), held_.end(), m) == held_.end()) {
-      return;  // someone has yet to vote on this step (or is a clone yet to report)
-    }
+  // held_ holds members only (a kill takes its replica out), each once.
+  if (static_cast<int>(held_.size()) < engine_.MemberCount()) {
+    return;  // someone has yet to vote on this step (or is a clone yet to report)
   }
   if (!quarantine_.empty()) {
     WriteForensics(engine_.Members().front());  // every member waits at this step
@@ -145,14 +132,18 @@ void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
   if (!equalized_) {
     EqualizeAtStart();
   }
-  int64_t now = NowMs();
-  std::vector<int> members = engine_.Members();
-  bool scrub = policy_.scrub_interval_ms && members.size() >= 2 &&
-               now - last_scrub_ms_ >= *policy_.scrub_interval_ms;
+  // With recovery on this runs at every step: return before any work when nothing is due.
   bool restart = !restarts_.empty() && !degraded_;
+  bool scrub_on = policy_.scrub_interval_ms && engine_.MemberCount() >= 2;
+  if (!restart && !scrub_on) {
+    return;
+  }
+  int64_t now = NowMs();
+  bool scrub = scrub_on && now - last_scrub_ms_ >= *policy_.scrub_interval_ms;
   if (!scrub && !restart) {
     return;
   }
+  std::vector<int> members = engine_.Members();
   // Each member's state, then the largest group of members whose states agree.
   std::map<std::pair<uint64_t, uint64_t>, std::vector<int>> groups;
   std::map<int, StateDigest> digests;
@@ -332,22 +323,6 @@ void Supervisor::CheckClones() {
   }
 }
 
-namespace {
-
-// Whether `pid` is a child of nmr-run (a clone's claim, checked before it is believed).
-bool IsOurChild(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  size_t paren = text.rfind(')');
-  if (paren == std::string::npos) {
-    return false;
-  }
-  char state = 0;
-  int ppid = 0;
-  return sscanf(text.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid();
-}
-
-}  // namespace
 
 void Supervisor::AdoptClone(int slot, pid_t pid) {
   Replica& r = replicas_[slot];
@@ -358,7 +333,8 @@ void Supervisor::AdoptClone(int slot, pid_t pid) {
   int fd = r.channel_fd;
   r.channel_fd = -1;
   program_thread_.RunOnMain([fd] { close(fd); });
-  if (pid <= 0 || known || !IsOurChild(pid)) {
+  // A clone's claim is believed only if that process is nmr-run's child.
+  if (pid <= 0 || known || ReadProcStat(pid).ppid != getpid()) {
     spdlog::warn("[v{} s{}] replica {}: its clone reported pid {}, which is not a new child of "
                  "nmr-run",
                  engine_.view(), engine_.seq(), slot, pid);

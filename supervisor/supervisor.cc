@@ -1,6 +1,7 @@
 #include "supervisor/supervisor.h"
 
 #include "supervisor/control.h"
+#include "supervisor/os/proc.h"
 
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -105,21 +106,10 @@ int Supervisor::Run() {
   return Conclude();
 }
 
-namespace {
-
-char ProcessState(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  size_t paren = text.rfind(')');
-  return paren != std::string::npos && paren + 2 < text.size() ? text[paren + 2] : '?';
-}
-
-}  // namespace
-
-bool IsRunnable(pid_t pid) { return ProcessState(pid) == 'R'; }
+bool IsRunnable(pid_t pid) { return ReadProcStat(pid).state == 'R'; }
 
 bool IsStopped(pid_t pid) {
-  char state = ProcessState(pid);
+  char state = ReadProcStat(pid).state;
   return state == 'T' || state == 't';
 }
 

@@ -513,6 +513,16 @@ Error InjectError(std::string_view key, std::string_view what) {
   return MakeError("--inject: " + where + std::string(what));
 }
 
+template <typename T, size_t N>
+const char* NameOf(const Choice<T> (&choices)[N], T value) {
+  for (const Choice<T>& choice : choices) {
+    if (choice.value == value) {
+      return choice.name.data();  // the tables' literals are NUL-terminated
+    }
+  }
+  return "unknown";
+}
+
 }  // namespace
 
 Result<Policy> ParsePolicy(std::string_view yaml_text, const std::string& source) {
@@ -597,15 +607,6 @@ Result<FaultSpec> ParseFaultSpec(std::string_view spec) {
   return fault;
 }
 
-template <typename T, size_t N>
-const char* NameOf(const Choice<T> (&choices)[N], T value) {
-  for (const Choice<T>& choice : choices) {
-    if (choice.value == value) {
-      return choice.name.data();  // the tables' literals are NUL-terminated
-    }
-  }
-  return "unknown";
-}
 
 const char* FaultKindName(FaultSpec::Kind kind) { return NameOf(kFaultKindChoices, kind); }
 const char* OnDivergenceName(OnDivergence action) {

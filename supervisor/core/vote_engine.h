@@ -94,6 +94,7 @@ class VoteEngine {
   uint32_t view() const { return view_; }
   uint64_t seq() const { return step_; }
   std::vector<int> Members() const;
+  int MemberCount() const;
   bool IsMember(int r) const { return replicas_[r].alive; }
   int slots() const { return static_cast<int>(replicas_.size()); }
   bool finished() const { return finished_; }
@@ -118,7 +119,6 @@ class VoteEngine {
   void Remove(int r, KillReason reason, EngineActions& out);
   void Judge(int r, EngineActions& out);  // a vote after the decision: reply or kill
   void MaybeAdvance(int64_t now_ms, EngineActions& out);
-  int MemberCount() const;
 
   std::vector<Replica> replicas_;
   int64_t timeout_ms_;

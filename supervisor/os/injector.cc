@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "supervisor/core/memory_map.h"
+#include "supervisor/os/proc.h"
 
 namespace nmr {
 namespace {
@@ -121,10 +122,7 @@ InjectionOutcome FlipMemory(pid_t pid, const FaultSpec& fault, std::mt19937_64& 
   if (!StopAndReadRegisters(seized, pid, &regs, &out)) {
     return out;
   }
-  std::ifstream maps_file("/proc/" + std::to_string(pid) + "/maps");
-  std::stringstream text;
-  text << maps_file.rdbuf();
-  std::vector<MemoryRegion> map = ParseMaps(text.str());
+  std::vector<MemoryRegion> map = ParseMaps(ReadProcFile(pid, "maps"));
   std::optional<uint64_t> address =
       PickFlipAddress(map, fault.region, regs.rsp, random, channel_inode);
   if (!address) {

@@ -14,6 +14,7 @@
 
 #include "interface/channel.h"
 #include "supervisor/core/memory_map.h"
+#include "supervisor/os/proc.h"
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -24,13 +25,6 @@ namespace {
 // How long a member that has voted may take to fall asleep in its shim (it polls first when
 // it has a core of its own; on a loaded machine it may wait for a CPU to get there).
 constexpr int kBlockWaitMs = 2000;
-
-std::string ReadProcFile(pid_t pid, const char* name) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 }  // namespace
 
