@@ -1,21 +1,27 @@
-// The control loop's state, shared by its parts (internal to supervisor/):
-//   supervisor.cc  the loop, votes, replies, kills, the end of the run
-//   start.cc       starting the replicas, and replacing them at an agreed execve
+// The control loop's state, shared by its parts (internal to supervisor/). Two levels:
+// a Group is one process of the program's tree, run as N replicas (its channels, vote
+// engine, executor and fd table, virtual pid, pending signals); the Supervisor is the run
+// (the tree of groups, reaping, signals sent to nmr-run, the report, the exit status).
+//   supervisor.cc  the run: its loop over the groups, stopping, the end of the run
+//   group.cc       one group's votes, replies, kills and end
+//   tree.cc        the process tree: fork, wait, virtual pids, process groups, kill
+//   start.cc       starting a group's replicas, and replacing them at an agreed execve
 //   events.cc      waiting for requests, signals, deaths and deadlines; reaping
 //   recovery.cc    restart by cloning, scrubbing, quarantine: the work done at a vote
 //                  boundary, while every member waits for its reply
 //   faults.cc      when the policy's faults are injected
 //   forensics.cc   quarantine's bundles (cores, divergence.json)
-// One Supervisor runs one program (its replicas, channels, engine and executor). Not
-// thread-safe: everything runs on the program thread, except what RunOnMain hands over.
+// Not thread-safe: everything runs on the program thread, except what RunOnMain hands over.
 #pragma once
 
+#include <linux/futex.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -96,25 +102,57 @@ struct PendingRestart {
   uint32_t view = 0;  // the view that dropped it
 };
 
-class Supervisor {
- public:
-  Supervisor(const RunConfig& config, ProgramThread& program_thread);
-  int Run();
+class Supervisor;
 
- private:
-  // supervisor.cc
+// One process of the program, run as N replicas.
+class Group {
+ public:
+  Group(Supervisor& run, pid_t vpid);
+  pid_t vpid() const { return vpid_; }
+
+  // The part of the run's loop that is this group's: the executor's result, clones, requests,
+  // deadlines, the boundary.
+  void Step();
+  bool AnyRunning() const;
+  // Whether something is ready for Step() without waiting (a request, a clone's report).
+  bool AnyEvent() const;
+  // Adds what the run's futex_waitv waits on for this group (its requests, clones' reports).
+  void AddWaiters(struct futex_waitv* waiters, int* n, int max);
+  void ClearSleeping();
+  std::optional<int64_t> NextDeadline() const;
+  // A replica (or a retired one) of this group ended; false if `pid` is not this group's.
+  bool OnReaped(pid_t pid, int status, double cpu_s);
+  // A signal for this group's program, delivered at its next agreed step.
+  void PostSignal(int sig);
+  // Every replica is being killed (the run stops).
+  void KillAll();
+  void KillLeftovers(const std::string& why);
+  bool finished() const { return engine_.finished(); }
+  void ForwardEarlyOutput();
+  void AddCpuTimes(std::vector<double>* cpu_s) const;
+  const std::map<std::string, uint64_t>& refused() const;
+  void ForgetExecutor();
+
+  // start.cc
   Result<Ok> Start();
   Result<Ok> StartReplicas(const std::string& path, const std::vector<std::string>& argv,
                            const std::vector<std::string>& envp);
+  // On the program thread, before the loop: the executor (sharing the program thread's table).
+  void StartRootExecutor();
+
+ private:
+  friend class Supervisor;
+  // start.cc
   void ReplaceProgram(const Call& call);
   void CloseOnExec();
-  void Loop();
+  // The thread that owns this group's fd table (the program thread, or the group's executor).
+  pid_t TableTid() const;
+  // Runs `work` in this group's fd table.
+  void InTable(const std::function<void()>& work);
+
+  // group.cc
   void AfterPerformed();
   void CheckStragglers();
-  void WaitForEvent(uint32_t event_seen);
-  bool AnyEvent(uint32_t event_seen) const;
-  void HandleSignals();
-  void Reap();
   void OnReaped(Replica& r, int status, double cpu_s, bool current, int slot);
   void PollChannels();
   void TakeRequest(int r);
@@ -127,13 +165,8 @@ class Supervisor {
   void Kill(const EngineAction& action);
   void Finish(const EngineAction& action);
   void RecordNoMajority(const EngineAction& action);
-  void StopAll();
   void CheckEnd();
-  void KillLeftovers(const std::string& why);
-  void ForwardEarlyOutput();
-  int Conclude();
   void RecordView();
-  bool AnyRunning() const;
 
   // recovery.cc
   bool HoldingReplies() const;
@@ -154,54 +187,96 @@ class Supervisor {
   void WriteForensics(int healthy);
 
   // faults.cc
+  bool IsRoot() const;
   void InjectAtVote(int r);
   void InjectTimedFaults();
   std::optional<int64_t> NextFaultDeadline() const;
   void Inject(size_t fault_index, int r);
 
+  Supervisor& run_;
+  // The run's, used by every group (references keep the group's code short).
   const RunConfig& config_;
-  Policy policy_;
+  const Policy& policy_;
   ProgramThread& program_thread_;
+  Report& report_;
+  const bool& stopping_;
+  std::vector<bool>& fault_done_;  // which of policy_.faults have been injected
+
+  pid_t vpid_;
   VoteEngine engine_;
   SpawnPlan plan_;  // how the current program's replicas were started (clones' channels too)
-  // Created on the program thread (the executor must share its fd table).
+  // The root group's is created on the program thread (it shares its fd table); a forked
+  // group's owns a copy of its parent's table.
   std::unique_ptr<Executor> executor_;
+  bool executor_owns_table_ = false;  // a forked group's: calls are never executed inline
   std::unique_ptr<Performer> performer_;
   bool replace_pending_ = false;      // an agreed execve: replace the replicas at the loop's top
-  uint64_t signals_for_program_ = 0;  // bit (sig - 1): sent to nmr-run, not yet delivered
+  uint64_t signals_for_program_ = 0;  // bit (sig - 1): sent to it, not yet delivered
   bool interrupting_ = false;         // the executor's call is being cut short for them
   int64_t signals_since_ms_ = 0;      // when the oldest of them arrived
   uint32_t spin_iterations_ = 0;      // how long to poll before sleeping (see StartReplicas)
-  bool reap_pending_ = true;          // SIGCHLD came: call wait4
   std::vector<Replica> replicas_;     // by slot
   std::vector<Replica> retired_;      // replaced by a clone, not reaped yet
   std::unique_ptr<NotifyResponder> responder_;
   bool executing_ = false;
-  Call executing_call_;    // the agreed call being performed (the leader may vote again first)
-  bool stopping_ = false;  // every replica is being killed; no more votes are taken
-  int leader_ = 0;         // the finishing decision's leader, for early output
-  Report report_;
-  std::chrono::steady_clock::time_point started_;
-  int64_t started_ms_ = 0;
-  int exit_code_ = 0;
-  int exit_signal_ = 0;
+  Call executing_call_;  // the agreed call being performed (the leader may vote again first)
+  int leader_ = 0;       // the finishing decision's leader, for early output
   double cpu_s_before_exec_ = 0;  // CPU time of replicas an execve replaced
   int64_t step_cpu_ns_ = 0;       // CPU the decided step's leader needed for it
   int64_t decided_at_ms_ = 0;     // when the current step was decided
   int64_t finished_at_ms_ = 0;    // when the engine found the program ended (0: not yet)
+  int exit_status_ = 0;           // how it ended (a wait status), once finished()
 
   // Recovery (recovery.cc).
   bool hold_step_ = false;                // this step's replies wait for the boundary
   std::vector<int> held_;                 // members whose reply waits for the boundary
   std::vector<PendingRestart> restarts_;  // slots to refill
-  bool degraded_ = false;                 // no more restarts this run
+  bool degraded_ = false;                 // no more restarts
   bool equalized_ = false;                // the start-up repair (EqualizeState) is done
   int64_t last_scrub_ms_ = 0;
   std::vector<QuarantineCase> quarantine_;
   std::string protocol_note_;  // what was wrong in the last malformed request
+};
 
-  // Faults (faults.cc): which of policy_.faults have been injected.
+// The run: the program's tree of groups, signals sent to nmr-run, reaping, the report.
+class Supervisor {
+ public:
+  Supervisor(const RunConfig& config, ProgramThread& program_thread);
+  int Run();
+
+  // Stops the run: every replica of every group is killed, no more votes are taken.
+  void StopAll();
+  // How nmr-run ends when it is not the program's own end (no majority, abort, error).
+  void SetOutcome(const std::string& outcome, int exit_code);
+  // A group's own vote decided its end (its exit_status_).
+  void OnGroupEnded(Group& group);
+
+ private:
+  friend class Group;
+  // supervisor.cc
+  void Loop();
+  bool AnyRunning() const;
+  int Conclude();
+  // events.cc
+  void WaitForEvent(uint32_t event_seen);
+  bool AnyEvent(uint32_t event_seen) const;
+  void HandleSignals();
+  void Reap();
+  Group& root() { return *groups_.front(); }
+  const Group& root() const { return *groups_.front(); }
+
+  const RunConfig& config_;
+  Policy policy_;
+  ProgramThread& program_thread_;
+  Report report_;
+  std::vector<std::unique_ptr<Group>> groups_;  // the first is the program nmr-run started
   std::vector<bool> fault_done_;
+  bool stopping_ = false;    // every replica is being killed; no more votes are taken
+  bool reap_pending_ = true;  // SIGCHLD came: call wait4
+  std::chrono::steady_clock::time_point started_;
+  int64_t started_ms_ = 0;
+  int exit_code_ = 0;
+  int exit_signal_ = 0;
 };
 
 }  // namespace nmr

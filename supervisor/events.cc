@@ -44,19 +44,13 @@ void OnSignal(int sig) {
 
 }  // namespace
 
-bool Supervisor::AnyRunning() const {
+bool Group::AnyRunning() const {
   auto running = [](const Replica& r) { return r.running; };
   return std::any_of(replicas_.begin(), replicas_.end(), running) ||
          std::any_of(retired_.begin(), retired_.end(), running);
 }
 
-bool Supervisor::AnyEvent(uint32_t event_seen) const {
-  if (g_event_word.load(std::memory_order_acquire) != event_seen) {
-    return true;
-  }
-  if (stopping_) {
-    return false;
-  }
+bool Group::AnyEvent() const {
   for (const Replica& r : replicas_) {
     if (r.clone_pending) {
       if (r.running && r.process.channel->clone_pid.load(std::memory_order_seq_cst) != 0) {
@@ -72,37 +66,34 @@ bool Supervisor::AnyEvent(uint32_t event_seen) const {
   return false;
 }
 
-void Supervisor::WaitForEvent(uint32_t event_seen) {
-  // With a core for every replica and for us, a reply is often only microseconds away:
-  // poll first (no context switch), then sleep.
-  for (uint32_t i = 0; i < spin_iterations_; ++i) {
-    if (AnyEvent(event_seen)) {
-      return;
+void Group::AddWaiters(struct futex_waitv* waiters, int* n, int max) {
+  auto add = [&](uint32_t expected, const void* word) {
+    if (*n < max) {
+      waiters[*n].val = expected;
+      waiters[*n].uaddr = reinterpret_cast<uint64_t>(word);
+      waiters[*n].flags = FUTEX_32;  // shared with the replica
+      ++*n;
     }
-    __builtin_ia32_pause();
-  }
-  // futex_waitv over the doorbell and every live replica's request word: returns at once if
-  // any of them already moved past what we saw. Replicas wake us only when we say we sleep.
-  constexpr uint32_t kPrivate = 128;  // FUTEX2_PRIVATE: the doorbell is process-private
-  struct futex_waitv waiters[1 + 16] = {};
-  int n = 0;
-  auto add = [&](uint32_t expected, const void* word, uint32_t flags) {
-    waiters[n].val = expected;
-    waiters[n].uaddr = reinterpret_cast<uint64_t>(word);
-    waiters[n].flags = flags;
-    ++n;
   };
-  add(event_seen, &g_event_word, FUTEX_32 | kPrivate);
-  if (!stopping_) {
-    for (Replica& r : replicas_) {
-      if (r.clone_pending && r.running) {
-        add(0, &r.process.channel->clone_pid, FUTEX_32);  // the clone reports in
-      } else if (r.running && !r.killed && !r.has_call) {
-        r.process.channel->supervisor_sleeping.store(1, std::memory_order_seq_cst);
-        add(r.seen_seq, &r.process.channel->request_seq, FUTEX_32);  // shared with the replica
-      }
+  for (Replica& r : replicas_) {
+    if (r.clone_pending && r.running) {
+      add(0, &r.process.channel->clone_pid);  // the clone reports in
+    } else if (r.running && !r.killed && !r.has_call) {
+      r.process.channel->supervisor_sleeping.store(1, std::memory_order_seq_cst);
+      add(r.seen_seq, &r.process.channel->request_seq);
     }
   }
+}
+
+void Group::ClearSleeping() {
+  for (Replica& r : replicas_) {
+    if (r.running) {
+      r.process.channel->supervisor_sleeping.store(0, std::memory_order_relaxed);
+    }
+  }
+}
+
+std::optional<int64_t> Group::NextDeadline() const {
   std::optional<int64_t> next = engine_.NextDeadline();
   auto earliest = [&next](std::optional<int64_t> other) {
     if (other && (!next || *other < *next)) {
@@ -120,8 +111,55 @@ void Supervisor::WaitForEvent(uint32_t event_seen) {
   }
   if (interrupting_ && executing_) {
     // The interrupt may have arrived before the call started waiting: send it again soon.
-    int64_t retry = NowMs() + 20;
-    next = next ? std::min(*next, retry) : retry;
+    earliest(NowMs() + 20);
+  }
+  return next;
+}
+
+bool Supervisor::AnyEvent(uint32_t event_seen) const {
+  if (g_event_word.load(std::memory_order_acquire) != event_seen) {
+    return true;
+  }
+  if (stopping_) {
+    return false;
+  }
+  return std::any_of(groups_.begin(), groups_.end(),
+                     [](const auto& group) { return group->AnyEvent(); });
+}
+
+void Supervisor::WaitForEvent(uint32_t event_seen) {
+  // With a core for every replica and for us, a reply is often only microseconds away:
+  // poll first (no context switch), then sleep.
+  uint32_t spin = groups_.size() == 1 ? root().spin_iterations_ : 0;
+  for (uint32_t i = 0; i < spin; ++i) {
+    if (AnyEvent(event_seen)) {
+      return;
+    }
+    __builtin_ia32_pause();
+  }
+  // futex_waitv over the doorbell and every live replica's request word: returns at once if
+  // any of them already moved past what we saw. Replicas wake us only when we say we sleep.
+  // Beyond the kernel's 128 words, the loop polls every 10 ms.
+  constexpr int kMaxWaiters = 128;  // FUTEX_WAITV_MAX
+  constexpr uint32_t kPrivate = 128;  // FUTEX2_PRIVATE: the doorbell is process-private
+  struct futex_waitv waiters[kMaxWaiters + 1] = {};
+  waiters[0].val = event_seen;
+  waiters[0].uaddr = reinterpret_cast<uint64_t>(&g_event_word);
+  waiters[0].flags = FUTEX_32 | kPrivate;
+  int n = 1;
+  std::optional<int64_t> next;
+  for (auto& group : groups_) {
+    if (!stopping_) {
+      group->AddWaiters(waiters, &n, kMaxWaiters + 1);
+    }
+    std::optional<int64_t> deadline = group->NextDeadline();
+    if (deadline && (!next || *deadline < *next)) {
+      next = deadline;
+    }
+  }
+  if (n > kMaxWaiters) {
+    n = kMaxWaiters;
+    next = next ? std::min(*next, NowMs() + 10) : NowMs() + 10;
   }
   timespec deadline;
   timespec* timeout = nullptr;
@@ -132,10 +170,8 @@ void Supervisor::WaitForEvent(uint32_t event_seen) {
   if (!AnyEvent(event_seen)) {
     syscall(SYS_futex_waitv, waiters, n, 0, timeout, CLOCK_MONOTONIC);
   }
-  for (Replica& r : replicas_) {
-    if (r.running) {
-      r.process.channel->supervisor_sleeping.store(0, std::memory_order_relaxed);
-    }
+  for (auto& group : groups_) {
+    group->ClearSleeping();
   }
 }
 
@@ -149,12 +185,15 @@ void Supervisor::HandleSignals() {
     reap_pending_ = true;  // Reap() does the work
   }
   pending &= ~(1ULL << SIGCHLD);
-  if (pending != 0 && engine_.finished() && !stopping_) {
+  if (pending != 0 && root().finished() && !stopping_) {
     // The program has ended: there is nobody left to deliver a signal to, only replicas that
     // have not gone yet. Stop waiting for them.
-    KillLeftovers("still there when nmr-run got a signal after the program's end");
+    for (auto& group : groups_) {
+      group->KillLeftovers("still there when nmr-run got a signal after the program's end");
+    }
     return;
   }
+  Group& program = root();
   for (int sig = 1; sig < 64 && pending != 0; ++sig) {
     if ((pending & (1ULL << sig)) == 0) {
       continue;
@@ -164,7 +203,7 @@ void Supervisor::HandleSignals() {
     // Like the kernel, a standard signal already pending merges with the new one; only the
     // ones a person sends to end a program escalate to stopping the run.
     bool ends_a_run = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
-    if (((signals_for_program_ & bit) != 0 && ends_a_run) || stopping_) {
+    if (((program.signals_for_program_ & bit) != 0 && ends_a_run) || stopping_) {
       spdlog::warn(
           "received SIG{} again before the program took the first: stopping the "
           "replicas",
@@ -175,14 +214,7 @@ void Supervisor::HandleSignals() {
       return;
     }
     spdlog::debug("received SIG{}: for the program", sigabbrev_np(sig));
-    if (signals_for_program_ == 0) {
-      signals_since_ms_ = NowMs();
-    }
-    signals_for_program_ |= bit;
-  }
-  if (signals_for_program_ != 0 && executing_) {
-    interrupting_ = true;
-    executor_->Interrupt();
+    program.PostSignal(sig);
   }
 }
 
@@ -198,21 +230,32 @@ void Supervisor::Reap() {
     if (pid <= 0) {
       return;
     }
-    for (size_t i = 0; i < replicas_.size(); ++i) {
-      if (replicas_[i].process.pid == pid && replicas_[i].running) {
-        OnReaped(replicas_[i], status, CpuSeconds(usage), true, static_cast<int>(i));
-      }
-    }
-    for (Replica& r : retired_) {
-      if (r.process.pid == pid && r.running) {
-        OnReaped(r, status, CpuSeconds(usage), false, -1);
+    for (auto& group : groups_) {
+      if (group->OnReaped(pid, status, CpuSeconds(usage))) {
+        break;
       }
     }
     // Anything else is a clone that died before it reported: CheckClones times it out.
   }
 }
 
-void Supervisor::OnReaped(Replica& r, int status, double cpu_s, bool current, int slot) {
+bool Group::OnReaped(pid_t pid, int status, double cpu_s) {
+  for (size_t i = 0; i < replicas_.size(); ++i) {
+    if (replicas_[i].process.pid == pid && replicas_[i].running) {
+      OnReaped(replicas_[i], status, cpu_s, true, static_cast<int>(i));
+      return true;
+    }
+  }
+  for (Replica& r : retired_) {
+    if (r.process.pid == pid && r.running) {
+      OnReaped(r, status, cpu_s, false, -1);
+      return true;
+    }
+  }
+  return false;
+}
+
+void Group::OnReaped(Replica& r, int status, double cpu_s, bool current, int slot) {
   r.running = false;
   r.status = status;
   r.cpu_s += cpu_s;

@@ -10,7 +10,13 @@
 
 namespace nmr {
 
-void Supervisor::InjectAtVote(int i) {
+// Faults are injected into the program nmr-run started (the root group).
+bool Group::IsRoot() const { return &run_.root() == this; }
+
+void Group::InjectAtVote(int i) {
+  if (!IsRoot()) {
+    return;
+  }
   Replica& r = replicas_[i];
   for (size_t f = 0; f < policy_.faults.size(); ++f) {
     const FaultSpec& fault = policy_.faults[f];
@@ -36,20 +42,26 @@ void Supervisor::InjectAtVote(int i) {
   }
 }
 
-std::optional<int64_t> Supervisor::NextFaultDeadline() const {
+std::optional<int64_t> Group::NextFaultDeadline() const {
   std::optional<int64_t> next;
+  if (!IsRoot()) {
+    return next;
+  }
   for (size_t f = 0; f < policy_.faults.size(); ++f) {
     const FaultSpec& fault = policy_.faults[f];
     if (!fault_done_[f] && fault.after_ms) {
-      int64_t at = started_ms_ + static_cast<int64_t>(*fault.after_ms);
+      int64_t at = run_.started_ms_ + static_cast<int64_t>(*fault.after_ms);
       next = next ? std::min(*next, at) : at;
     }
   }
   return next;
 }
 
-void Supervisor::InjectTimedFaults() {
-  int64_t elapsed = NowMs() - started_ms_;
+void Group::InjectTimedFaults() {
+  if (!IsRoot()) {
+    return;
+  }
+  int64_t elapsed = NowMs() - run_.started_ms_;
   for (size_t f = 0; f < policy_.faults.size(); ++f) {
     const FaultSpec& fault = policy_.faults[f];
     if (fault_done_[f] || !fault.after_ms || elapsed < static_cast<int64_t>(*fault.after_ms)) {
@@ -69,7 +81,7 @@ void Supervisor::InjectTimedFaults() {
   }
 }
 
-void Supervisor::Inject(size_t f, int i) {
+void Group::Inject(size_t f, int i) {
   const FaultSpec& fault = policy_.faults[f];
   Replica& r = replicas_[i];
   uint64_t seed = 0;

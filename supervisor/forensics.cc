@@ -78,7 +78,7 @@ nlohmann::json FirstDifference(const Call& faulty, const Call& majority) {
 
 }  // namespace
 
-void Supervisor::Quarantine(Replica& r, const EngineAction& action, const DivergenceRecord& d) {
+void Group::Quarantine(Replica& r, const EngineAction& action, const DivergenceRecord& d) {
   QuarantineCase c;
   c.slot = action.replica;
   c.record = d;
@@ -96,7 +96,7 @@ void Supervisor::Quarantine(Replica& r, const EngineAction& action, const Diverg
 
 // Writes the bundles of every pending case; `healthy` is a member waiting at this step, or
 // -1 (the program ended: no healthy member to dump). Then the faulty replicas die.
-void Supervisor::WriteForensics(int healthy) {
+void Group::WriteForensics(int healthy) {
   std::optional<std::string> gcore = FindGcore();
   for (QuarantineCase& c : quarantine_) {
     namespace fs = std::filesystem;

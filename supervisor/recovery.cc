@@ -1,7 +1,7 @@
 // Recovery (DESIGN.md "recovery by cloning", "Scrubbing"): the work done at a vote boundary.
 //
 // When a slot must be refilled or memory is due for a scrub, the replies of one step are
-// held (Supervisor::Reply) until every member has voted on it: then every member waits in
+// held (Group::Reply) until every member has voted on it: then every member waits in
 // its shim at the same point, and their writable memory must be byte-identical. The members'
 // memory digests are compared; a member that differs from a strict majority carries a latent
 // fault and leaves (reason "scrub"); a clone is made only from a donor whose digest matches
@@ -22,7 +22,7 @@
 
 namespace nmr {
 
-LiveReplica Supervisor::Live(int r) const {
+LiveReplica Group::Live(int r) const {
   const ReplicaProcess& p = replicas_[r].process;
   return {p.pid, p.channel->sigframe_end, p.channel_inode};
 }
@@ -33,7 +33,7 @@ LiveReplica Supervisor::Live(int r) const {
 // who is right (two corrupted writes in a row ended with "no majority"). The price is the
 // overlap of a fast replica's next computation with a slow one's vote: 5-20 % on
 // syscall-bound runs with 3 replicas on 2 cores (docs/design.md, "Recovery by cloning").
-bool Supervisor::HoldingReplies() const {
+bool Group::HoldingReplies() const {
   if (stopping_ || replace_pending_ || executing_call_.nr == SYS_exit_group ||
       executing_call_.nr == SYS_exit) {
     return false;
@@ -49,7 +49,7 @@ bool Supervisor::HoldingReplies() const {
   return recovering || restart_due || scrub_due || equalize_due;
 }
 
-void Supervisor::QueueRestart(const EngineAction& action) {
+void Group::QueueRestart(const EngineAction& action) {
   OnDivergence mode = policy_.EffectiveOnDivergence();
   if (stopping_ || degraded_ || (mode != OnDivergence::kRestart && mode != OnDivergence::kQuarantine)) {
     return;
@@ -59,7 +59,7 @@ void Supervisor::QueueRestart(const EngineAction& action) {
 
 // Where two members' memories differ, at debug level: what a person needs when a scrub or a
 // donor check fails (the digests alone say only that they differ).
-void Supervisor::LogDifferences(int a, int b) {
+void Group::LogDifferences(int a, int b) {
   if (!spdlog::should_log(spdlog::level::debug)) {
     return;
   }
@@ -71,7 +71,7 @@ void Supervisor::LogDifferences(int a, int b) {
   }
 }
 
-void Supervisor::GoDegraded(const std::string& why) {
+void Group::GoDegraded(const std::string& why) {
   degraded_ = true;
   restarts_.clear();
   report_.degraded = why;
@@ -80,7 +80,7 @@ void Supervisor::GoDegraded(const std::string& why) {
 }
 
 // Every member has voted on this step and waits for its (held) reply: recover, then reply.
-void Supervisor::AtBoundary() {
+void Group::AtBoundary() {
   if (held_.empty() || executing_ || stopping_) {
     return;
   }
@@ -110,7 +110,7 @@ void Supervisor::AtBoundary() {
 // At the first boundary of a program: replicas were born identical but for what ld.so wrote
 // before the shim was in (see EqualizeState); make them identical, so that donors can be
 // verified and scrubbing compares like with like.
-void Supervisor::EqualizeAtStart() {
+void Group::EqualizeAtStart() {
   equalized_ = true;
   std::vector<int> members = engine_.Members();
   for (size_t i = 1; i < members.size(); ++i) {
@@ -128,7 +128,7 @@ void Supervisor::EqualizeAtStart() {
   }
 }
 
-void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
+void Group::RecoverAtBoundary(std::map<int, int>* fork_fds) {
   if (!equalized_) {
     EqualizeAtStart();
   }
@@ -243,7 +243,7 @@ void Supervisor::RecoverAtBoundary(std::map<int, int>* fork_fds) {
   }
 }
 
-bool Supervisor::StartClone(const PendingRestart& restart, int donor, int verified_with,
+bool Group::StartClone(const PendingRestart& restart, int donor, int verified_with,
                             const RecoveryRecord& check, std::map<int, int>* fork_fds) {
   int slot = restart.slot;
   Replica& old = replicas_[slot];
@@ -308,7 +308,7 @@ bool Supervisor::StartClone(const PendingRestart& restart, int donor, int verifi
 
 // A clone reports in by writing its pid into its channel; one that does not within its
 // deadline is dropped (and its slot queued for another try).
-void Supervisor::CheckClones() {
+void Group::CheckClones() {
   for (size_t i = 0; i < replicas_.size(); ++i) {
     Replica& r = replicas_[i];
     if (!r.clone_pending || !r.running || r.killed) {
@@ -324,7 +324,7 @@ void Supervisor::CheckClones() {
 }
 
 
-void Supervisor::AdoptClone(int slot, pid_t pid) {
+void Group::AdoptClone(int slot, pid_t pid) {
   Replica& r = replicas_[slot];
   bool known = false;
   for (const Replica& other : replicas_) {

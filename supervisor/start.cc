@@ -23,13 +23,13 @@
 
 namespace nmr {
 
-Result<Ok> Supervisor::Start() {
+Result<Ok> Group::Start() {
   ResolveError resolve_error;
   const char* path_env = getenv("PATH");
   ResolvedProgram program =
       ResolveProgram(config_.argv[0], path_env ? path_env : "", &resolve_error);
   if (program.path.empty()) {
-    exit_code_ = resolve_error.exit_code;
+    run_.exit_code_ = resolve_error.exit_code;
     return MakeError(resolve_error.message);
   }
   std::vector<std::string> envp;
@@ -39,7 +39,7 @@ Result<Ok> Supervisor::Start() {
   return StartReplicas(program.path, config_.argv, envp);
 }
 
-Result<Ok> Supervisor::StartReplicas(const std::string& path, const std::vector<std::string>& argv,
+Result<Ok> Group::StartReplicas(const std::string& path, const std::vector<std::string>& argv,
                                      const std::vector<std::string>& envp) {
   SpawnPlan plan;
   plan.path = path;
@@ -57,8 +57,8 @@ Result<Ok> Supervisor::StartReplicas(const std::string& path, const std::vector<
   }
   plan.envp.push_back("LD_PRELOAD=" + preload);
   plan.replicas = policy_.replicas;
-  plan.virtual_pid = getpid();
-  plan.executor_tid = program_thread_.tid();
+  plan.virtual_pid = vpid_;
+  plan.executor_tid = TableTid();
   plan.shim_filter = BuildShimFilter();
   plan.fast_path = config_.fast_path;
   // Polling pays when every replica and the control loop have a core of their own; with
@@ -72,14 +72,14 @@ Result<Ok> Supervisor::StartReplicas(const std::string& path, const std::vector<
   plan.original_mask = g_original_mask;
   plan.original_actions = g_original_actions;
   // The program's working directory is the executor's (a chdir before an execve moved it).
-  std::string cwd = "/proc/self/task/" + std::to_string(program_thread_.tid()) + "/cwd";
+  std::string cwd = "/proc/self/task/" + std::to_string(TableTid()) + "/cwd";
   plan.cwd_fd = open(cwd.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   Result<std::vector<ReplicaProcess>> spawned = SpawnReplicas(plan);
   if (plan.cwd_fd >= 0) {
     close(plan.cwd_fd);
   }
   if (!spawned) {
-    exit_code_ = kExitOwnError;
+    run_.exit_code_ = kExitOwnError;
     return spawned.error();
   }
   plan_ = plan;
@@ -102,7 +102,7 @@ Result<Ok> Supervisor::StartReplicas(const std::string& path, const std::vector<
 // An agreed execve that passed the kernel's checks: the replicas are replaced by new ones
 // running the new program. What execve keeps lives in the supervisor already: the virtual
 // pid, the fd table and cwd (the executor's; close-on-exec fds are closed here).
-void Supervisor::ReplaceProgram(const Call& call) {
+void Group::ReplaceProgram(const Call& call) {
   auto split = [](const std::vector<uint8_t>& joined) {
     std::vector<std::string> out;
     std::string current;
@@ -121,7 +121,7 @@ void Supervisor::ReplaceProgram(const Call& call) {
   std::vector<std::string> envp = split(call.in[2]);
   std::string shown = path;
   if (!path.empty() && path[0] != '/') {
-    path = "/proc/self/task/" + std::to_string(program_thread_.tid()) + "/cwd/" + path;
+    path = "/proc/self/task/" + std::to_string(TableTid()) + "/cwd/" + path;
   }
   std::optional<ResolveError> problem;
   // Reading the file opens an fd: on the main thread, never in the program's table.
@@ -129,9 +129,8 @@ void Supervisor::ReplaceProgram(const Call& call) {
   if (problem) {
     // The kernel would have let it run (a static program): nmr cannot follow it there.
     spdlog::error("execve {}: {}", shown, problem->message);
-    report_.outcome = "error";
-    exit_code_ = problem->exit_code;
-    StopAll();
+    run_.SetOutcome("error", problem->exit_code);
+    run_.StopAll();
     return;
   }
   spdlog::debug("[v{} s{}] execve {}: replacing the replicas", engine_.view(), engine_.seq(),
@@ -174,18 +173,17 @@ void Supervisor::ReplaceProgram(const Call& call) {
   });
   if (!started) {
     spdlog::error("execve {}: {}", shown, started.error().message);
-    report_.outcome = "error";
-    exit_code_ = kExitOwnError;
+    run_.SetOutcome("error", kExitOwnError);
     replicas_.clear();
   }
 }
 
 // execve closes the fds marked close-on-exec. The program's table is this thread's; the
 // listing is read on the main thread, so its own directory fd is not in the program's table.
-void Supervisor::CloseOnExec() {
+void Group::CloseOnExec() {
   std::vector<int> to_close;
   program_thread_.RunOnMain([&] {
-    std::string dir = "/proc/self/task/" + std::to_string(program_thread_.tid()) + "/fdinfo/";
+    std::string dir = "/proc/self/task/" + std::to_string(TableTid()) + "/fdinfo/";
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
       std::ifstream info(entry.path());
       std::string key;
@@ -197,9 +195,31 @@ void Supervisor::CloseOnExec() {
       }
     }
   });
-  for (int fd : to_close) {
-    close(fd);
+  InTable([&] {
+    for (int fd : to_close) {
+      close(fd);
+    }
+  });
+}
+
+pid_t Group::TableTid() const {
+  return executor_owns_table_ ? executor_->tid() : program_thread_.tid();
+}
+
+void Group::InTable(const std::function<void()>& work) {
+  if (!executor_owns_table_) {
+    work();  // the control loop runs on the program thread, which owns the root's table
+    return;
   }
+  executor_->RunFunction([&work] {
+    work();
+    return int64_t{0};
+  });
+}
+
+void Group::StartRootExecutor() {
+  executor_ = Executor::Start(&g_event_word);
+  performer_ = std::make_unique<Performer>(*executor_, vpid_, /*inline_ok=*/true);
 }
 
 }  // namespace nmr

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -27,6 +28,13 @@ class Executor {
 
   // Starts the thread (sharing the caller's fd table).
   static std::unique_ptr<Executor> Start(std::atomic<uint32_t>* event_word);
+  // Starts a thread with a table of its own: a copy of the calling thread's fd table and
+  // filesystem context (cwd, umask), taken before this returns. A forked process's table
+  // (DESIGN.md: one executor per replica group) is made by calling this on its parent's
+  // executor (RunFunction).
+  static Result<std::unique_ptr<Executor>> StartUnshared(std::atomic<uint32_t>* event_word);
+  // Ends the thread once it is idle. With a table of its own, that closes every fd in it
+  // (a pipe's write end: its readers see EOF).
   ~Executor();
 
   void Submit(long nr, const uint64_t args[6]);
@@ -38,10 +46,15 @@ class Executor {
   void Interrupt();
   // Submits and waits (for start-up work and tests; the control loop uses Submit).
   int64_t Run(long nr, const uint64_t args[6]);
+  // Runs `work` on the executor thread (in its fd table) and waits for it. The executor must
+  // be idle.
+  int64_t RunFunction(std::function<int64_t()> work);
+  pid_t tid() const { return tid_.load(std::memory_order_acquire); }
 
  private:
   explicit Executor(std::atomic<uint32_t>* event_word) : event_word_(event_word) {}
-  void Loop();
+  void Loop(bool unshare_table);
+  void WaitDone();
 
   std::atomic<uint32_t>* event_word_;
   std::thread thread_;
@@ -49,8 +62,12 @@ class Executor {
   uint32_t job_seq_ = 0;
   std::atomic<uint32_t> posted_seq_{0};
   std::atomic<uint32_t> done_seq_{0};
-  long nr_ = -1;
+  long nr_ = -1;  // -1: run function_; -2: end the thread
   uint64_t args_[6] = {};
+  std::function<int64_t()> function_;
+  std::atomic<uint32_t> started_{0};
+  int start_errno_ = 0;
+  bool owns_table_ = false;
   int64_t result_ = 0;
 };
 

@@ -175,6 +175,10 @@ bool Performer::AnswerSpecial(const Call& call) {
       uint64_t args[6] = {static_cast<uint64_t>(AT_FDCWD), 0, X_OK, 0, 0, 0};
       paths_[0] = std::string(call.in[0].begin(), call.in[0].end());
       args[1] = reinterpret_cast<uint64_t>(paths_[0].c_str());
+      if (!inline_ok_) {
+        executor_.Submit(SYS_faccessat, args);
+        return false;
+      }
       long r = syscall(SYS_faccessat, args[0], args[1], args[2], 0);
       Finish(r == -1 ? -errno : r);
       return true;
@@ -434,7 +438,7 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
     pselect_pack_[1] = sizeof pselect_mask_;
     args[5] = reinterpret_cast<uint64_t>(pselect_pack_);
   }
-  if (MayBlock(call)) {
+  if (!inline_ok_ || MayBlock(call)) {
     executor_.Submit(call.nr, args);
     return false;
   }

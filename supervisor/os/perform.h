@@ -31,8 +31,11 @@ struct Outcome {
 
 class Performer {
  public:
-  Performer(Executor& executor, pid_t virtual_pid)
-      : executor_(executor), virtual_pid_(virtual_pid) {}
+  // `inline_ok`: the calling thread owns the program's fd table (the root group's program
+  // thread), so calls that cannot block run right here; otherwise every call goes to the
+  // executor, which owns the table.
+  Performer(Executor& executor, pid_t virtual_pid, bool inline_ok)
+      : executor_(executor), virtual_pid_(virtual_pid), inline_ok_(inline_ok) {}
 
   // Starts performing `call` as replica `replica_pid` asked it. Runs on the program thread:
   // a call that cannot block is executed right here. Returns true when the outcome is ready,
@@ -58,6 +61,7 @@ class Performer {
 
   Executor& executor_;
   pid_t virtual_pid_;
+  bool inline_ok_;
   Outcome outcome_;
   std::map<std::string, uint64_t> refused_;
   const Call* call_ = nullptr;

@@ -1,0 +1,497 @@
+// One group: a process of the program run as N replicas. Its requests become votes, the
+// vote engine's decisions become executed calls, replies and kills, and its end is decided
+// by its own vote (DESIGN.md "Supervisor").
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "interface/syscall_table.h"
+#include "supervisor/control.h"
+#include "supervisor/core/exit_codes.h"
+#include "supervisor/os/proc.h"
+
+namespace nmr {
+
+Group::Group(Supervisor& run, pid_t vpid)
+    : run_(run),
+      config_(run.config_),
+      policy_(run.policy_),
+      program_thread_(run.program_thread_),
+      report_(run.report_),
+      stopping_(run.stopping_),
+      fault_done_(run.fault_done_),
+      vpid_(vpid),
+      engine_(policy_.replicas, policy_.vote_timeout_ms) {}
+
+void Group::Step() {
+  if (interrupting_ && executing_ && !executor_->Done()) {
+    executor_->Interrupt();
+  }
+  if (executing_ && executor_->Done()) {
+    executing_ = false;
+    performer_->Complete();
+    AfterPerformed();
+  }
+  if (replace_pending_) {
+    replace_pending_ = false;
+    ReplaceProgram(executing_call_);
+    return;
+  }
+  if (!stopping_) {
+    InjectTimedFaults();
+    CheckClones();
+    PollChannels();
+    CheckStragglers();
+    Apply(engine_.OnTick(NowMs()));
+    AtBoundary();
+    CheckEnd();
+  }
+}
+
+void Group::PostSignal(int sig) {
+  if (signals_for_program_ == 0) {
+    signals_since_ms_ = NowMs();
+  }
+  signals_for_program_ |= 1ULL << (sig - 1);
+  if (executing_) {
+    interrupting_ = true;
+    executor_->Interrupt();
+  }
+}
+
+void Group::KillAll() {
+  if (!quarantine_.empty()) {
+    WriteForensics(-1);
+  }
+  for (Replica& r : replicas_) {
+    if (r.running && !r.killed) {
+      if (r.process.pid > 0) {
+        kill(r.process.pid, SIGKILL);
+      }
+      r.killed = true;
+      if (r.clone_pending) {
+        r.running = false;  // no process we know of; PDEATHSIG ends it if it exists
+      }
+    }
+  }
+}
+
+void Group::AddCpuTimes(std::vector<double>* cpu_s) const {
+  cpu_s->resize(std::max(cpu_s->size(), replicas_.size()), 0.0);
+  for (size_t i = 0; i < replicas_.size(); ++i) {
+    // Replicas an execve replaced are counted evenly into their successors.
+    (*cpu_s)[i] += replicas_[i].cpu_s + cpu_s_before_exec_ / static_cast<double>(replicas_.size());
+  }
+}
+
+const std::map<std::string, uint64_t>& Group::refused() const {
+  static const std::map<std::string, uint64_t> kNone;
+  return performer_ ? performer_->refused() : kNone;
+}
+
+// The executor may still be blocked in a call (every replica died meanwhile) that would
+// write into the performer's buffers: both live until the process ends.
+void Group::ForgetExecutor() {
+  if (executing_) {
+    (void)performer_.release();
+    (void)executor_.release();
+  }
+}
+
+void Group::RecordView() { report_.views.push_back({engine_.view(), engine_.Members()}); }
+
+bool IsRunnable(pid_t pid) { return ReadProcStat(pid).state == 'R'; }
+
+
+bool IsStopped(pid_t pid) {
+  char state = ReadProcStat(pid).state;
+  return state == 'T' || state == 't';
+}
+
+// A replica that has not voted by the deadline is hung only if it has used more CPU since
+// its last vote than the step's leader needed for the same step, plus the timeout as a
+// margin (DESIGN.md: on 2 cores a healthy replica is often merely late, because it got less
+// CPU). One that is stopped, or asleep (no CPU at all, and not runnable) from one deadline
+// to the next, or has not voted for 10 timeouts, is hung too.
+// Otherwise the deadline moves on.
+void Group::CheckStragglers() {
+  std::optional<int64_t> deadline = engine_.NextDeadline();
+  int64_t now = NowMs();
+  if (!deadline || now < *deadline) {
+    return;
+  }
+  int64_t margin_ns = static_cast<int64_t>(policy_.vote_timeout_ms) * 1'000'000;
+  bool stuck_too_long = now - decided_at_ms_ >= 10LL * policy_.vote_timeout_ms;
+  for (int r : engine_.Stragglers()) {
+    Replica& replica = replicas_[r];
+    if (replica.clone_pending) {
+      continue;  // CheckClones gives a clone its own deadline
+    }
+    int64_t cpu = CpuNanoseconds(replica.process.pid);
+    int64_t used = cpu - replica.cpu_ns_at_vote;
+    // Not one nanosecond of CPU since the last deadline of this same step, and not even
+    // runnable: asleep where no healthy replica sleeps (a single-threaded program waiting on
+    // a futex nobody will wake, say).
+    bool asleep = replica.checked_step == engine_.seq() && replica.cpu_ns_at_check == cpu &&
+                  !IsRunnable(replica.process.pid);
+    replica.checked_step = engine_.seq();
+    replica.cpu_ns_at_check = cpu;
+    if (used > step_cpu_ns_ + margin_ns || stuck_too_long || asleep ||
+        IsStopped(replica.process.pid)) {
+      Apply(engine_.OnHung(r, now));
+    }
+  }
+  // The others are merely slow: they get another timeout.
+  engine_.PostponeDeadline(now + policy_.vote_timeout_ms);
+}
+
+// The outcome of the agreed call is ready: hand it out (with any signal sent to nmr-run
+// meanwhile), or replace the program (execve).
+void Group::AfterPerformed() {
+  if (performer_->outcome().replace_program) {
+    replace_pending_ = true;
+    return;
+  }
+  // A signal is delivered with the first call it interrupts (one that waits, on the
+  // executor), or with any call once it has been pending for kSignalGraceMs: a program that
+  // is about to wait (for input, say) then sees it *while* waiting, as it would natively,
+  // where waiting is what a program mostly does when a person presses Ctrl-C.
+  constexpr int64_t kSignalGraceMs = 50;
+  if (signals_for_program_ != 0 &&
+      (interrupting_ || NowMs() - signals_since_ms_ >= kSignalGraceMs)) {
+    performer_->DeliverSignals(signals_for_program_, interrupting_);
+    spdlog::debug("[v{} s{}] delivering signals {:#x} to the program", engine_.view(),
+                  engine_.seq(), signals_for_program_);
+    signals_for_program_ = 0;
+  }
+  interrupting_ = false;
+  Apply(engine_.OnExecuted(NowMs()));
+}
+
+// After the program's end (the engine finished), every replica must be gone within a vote
+// timeout. One that is not (stopped, or stuck on its way out) is killed and reported, so that
+// nmr-run never waits for it: its fault came after the program's last vote and changed
+// nothing the outside world saw.
+void Group::CheckEnd() {
+  if (!engine_.finished() || stopping_) {
+    return;
+  }
+  int64_t now = NowMs();
+  if (finished_at_ms_ == 0) {
+    finished_at_ms_ = now;
+  }
+  if (now >= finished_at_ms_ + policy_.vote_timeout_ms) {
+    KillLeftovers("did not end within " + std::to_string(policy_.vote_timeout_ms) +
+                  " ms of the program's end");
+  }
+}
+
+void Group::KillLeftovers(const std::string& why) {
+  for (size_t i = 0; i < replicas_.size(); ++i) {
+    Replica& r = replicas_[i];
+    if (!r.running || r.killed) {
+      continue;
+    }
+    r.killed = true;
+    if (r.clone_pending || r.process.pid <= 0) {
+      r.running = false;  // no process we know of; PDEATHSIG ends it if it exists
+      continue;
+    }
+    DivergenceRecord d;
+    d.seq = engine_.seq();
+    d.view = engine_.view();
+    d.replica = static_cast<int>(i);
+    d.syscall = "none";
+    d.reason = "hung";
+    d.detail = why + (IsStopped(r.process.pid) ? " (stopped)" : "");
+    spdlog::warn("[v{} s{}] replica {} {}: killed", d.view, d.seq, i, d.detail);
+    report_.divergences.push_back(d);
+    kill(r.process.pid, SIGKILL);
+  }
+}
+
+void Group::PollChannels() {
+  for (size_t i = 0; i < replicas_.size() && !stopping_; ++i) {
+    Replica& r = replicas_[i];
+    if (!r.running || r.killed || r.has_call || r.clone_pending) {
+      continue;
+    }
+    uint32_t seq = r.process.channel->request_seq.load(std::memory_order_acquire);
+    if (seq != r.seen_seq) {
+      TakeRequest(static_cast<int>(i));
+    }
+  }
+}
+
+void Group::TakeRequest(int i) {
+  Replica& r = replicas_[i];
+  // Copied once into private memory; everything after works on the copy.
+  Request request;
+  std::memcpy(&request, &r.process.channel->request, sizeof request);
+  uint32_t seq = r.process.channel->request_seq.load(std::memory_order_acquire);
+  uint32_t expected = r.seen_seq + 1;
+  r.seen_seq = seq;
+  if (request.seq != seq || seq != expected) {
+    // Only a wild write into its own channel makes these differ: that replica's fault.
+    protocol_note_ = "a request stamped " + std::to_string(request.seq) + " under sequence " +
+                     std::to_string(seq) + ", expected " + std::to_string(expected);
+    spdlog::warn("replica {}: malformed request ({})", i, protocol_note_);
+    r.has_call = false;
+    Apply(engine_.OnFaulty(i, KillReason::kProtocol, NowMs()));
+    return;
+  }
+  ProcessMemory memory(r.process.pid);
+  r.call = Marshal(request, memory);
+  r.cpu_ns_at_prev_vote = r.cpu_ns_at_vote;
+  r.cpu_ns_at_vote = CpuNanoseconds(r.process.pid);
+  r.has_call = true;
+  ++r.votes;
+  ++r.votes_by_nr[r.call.nr];
+  InjectAtVote(i);
+  if (!r.running || r.killed) {
+    return;  // a kill injected at this vote: its death is its vote
+  }
+  bool terminal = r.call.nr == SYS_exit_group || r.call.nr == SYS_exit;
+  Apply(engine_.OnVote(i, r.call.digest, terminal, NowMs()));
+}
+
+void Group::Apply(EngineActions actions) {
+  for (const EngineAction& action : actions) {
+    switch (action.kind) {
+      case EngineAction::Kind::kExecute:
+        Execute(action);
+        break;
+      case EngineAction::Kind::kReply:
+        Reply(action.replica);
+        break;
+      case EngineAction::Kind::kKill:
+        Kill(action);
+        break;
+      case EngineAction::Kind::kFinish:
+        Finish(action);
+        break;
+      case EngineAction::Kind::kNoMajority:
+        spdlog::error("[v{} s{}] no majority: the replicas disagree and no value can win",
+                      action.view, action.seq);
+        RecordNoMajority(action);
+        run_.SetOutcome("no-majority", kExitNoMajority);
+        run_.StopAll();
+        break;
+    }
+  }
+}
+
+void Group::Execute(const EngineAction& action) {
+  Replica& leader = replicas_[action.replica];
+  const Call& call = leader.call;
+  report_.votes_total++;
+  report_.votes_by_syscall[call.spec.name != nullptr ? call.spec.name : SyscallName(call.nr)]++;
+  spdlog::debug("[v{} s{}] agreed: {}", action.view, action.seq, DescribeCall(call));
+  // The leader's call is copied: its slot may be refilled before the stragglers are judged.
+  executing_call_ = call;
+  hold_step_ = HoldingReplies();
+  step_cpu_ns_ = leader.cpu_ns_at_vote - leader.cpu_ns_at_prev_vote;
+  decided_at_ms_ = NowMs();
+  if (performer_->Start(executing_call_, leader.process.pid)) {
+    AfterPerformed();
+  } else {
+    executing_ = true;
+    if (signals_for_program_ != 0) {
+      interrupting_ = true;  // a pending signal interrupts the call as soon as it waits
+      executor_->Interrupt();
+    }
+  }
+}
+
+void Group::Reply(int i) {
+  if (hold_step_) {
+    held_.push_back(i);  // released at the boundary (recovery.cc)
+    return;
+  }
+  WriteReply(i, -1, -1);
+}
+
+void Group::WriteReply(int i, int fork_channel_fd, int fork_donor) {
+  Replica& r = replicas_[i];
+  const Outcome& outcome = performer_->outcome();
+  ProcessMemory memory(r.process.pid);
+  for (const auto& [address, bytes] : outcome.writes) {
+    ssize_t written = memory.Write(address, bytes.data(), bytes.size());
+    if (written == -ESRCH) {
+      // It died after its vote (its death is reaped and judged next): nothing to tell.
+      spdlog::debug("replica {}: gone before the result of {} reached it", i,
+                    SyscallName(r.call.nr));
+    } else if (written != static_cast<ssize_t>(bytes.size())) {
+      spdlog::warn("replica {}: cannot write the result of {} into its memory", i,
+                   SyscallName(r.call.nr));
+    }
+  }
+  Channel* ch = r.process.channel;
+  ch->reply.seq = r.seen_seq;
+  ch->reply.action = outcome.action;
+  ch->reply.value = outcome.value;
+  ch->reply.signals = outcome.signals;
+  ch->reply.flags = outcome.flags;
+  if (fork_channel_fd >= 0) {
+    ch->reply.flags |= kReplyFork | (static_cast<uint32_t>(fork_donor) << kReplyForkDonorShift);
+  }
+  ch->reply.fork_channel_fd = fork_channel_fd;
+  r.has_call = false;
+  ch->reply_seq.store(r.seen_seq, std::memory_order_seq_cst);
+  if (ch->replica_sleeping.load(std::memory_order_seq_cst) != 0) {
+    syscall(SYS_futex, &ch->reply_seq, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  }
+}
+
+void Group::Kill(const EngineAction& action) {
+  Replica& r = replicas_[action.replica];
+  RecordView();
+  if (action.reason == KillReason::kFinished) {
+    spdlog::debug("[v{} s{}] replica {} stopped: the program has ended", action.view, action.seq,
+                  action.replica);
+  } else {
+    DivergenceRecord d;
+    d.seq = action.seq;
+    d.view = action.view;
+    d.replica = action.replica;
+    d.reason = KillReasonName(action.reason);
+    if (r.clone_pending) {
+      d.syscall = "none";
+      d.detail = "the clone never reported (its donor could not fork, or it died at once)";
+    } else if (action.reason == KillReason::kCrashed) {
+      d.syscall = "death";
+      d.detail = DescribeStatus(r.status);
+      if (WIFEXITED(r.status)) {
+        d.reason = "exited";  // ended on its own while the majority went on
+      }
+    } else if (action.reason == KillReason::kHung) {
+      d.syscall = "none";
+      d.detail = "no vote within " + std::to_string(policy_.vote_timeout_ms) +
+                 " ms of the quorum" + (IsStopped(r.process.pid) ? " (stopped)" : "");
+    } else if (action.reason == KillReason::kScrub) {
+      d.syscall = "none";
+      d.detail = "its writable memory differs from the majority's";
+    } else if (action.reason == KillReason::kProtocol) {
+      d.syscall = "none";
+      d.detail = r.process.channel->fatal.code != 0
+                     ? "its shim failed at shim.cc:" +
+                           std::to_string(r.process.channel->fatal.line) + " (" +
+                           strerror(-r.process.channel->fatal.code) + ")"
+                     : "nonsense in its channel: " + protocol_note_;
+    } else {
+      d.syscall = SyscallName(r.call.nr);
+      d.detail = DescribeDifference(r.call, executing_call_);
+      if (r.call.nr == SYS_exit_group || r.call.nr == SYS_exit) {
+        d.reason = "exited";  // asked to end the program while the majority went on
+      }
+    }
+    spdlog::warn("[v{} s{}] replica {} {}: {} ({}); {} replica(s) left", action.view, action.seq,
+                 action.replica, d.reason, d.syscall, d.detail, engine_.Members().size());
+    report_.divergences.push_back(d);
+  }
+  bool quarantine = policy_.EffectiveOnDivergence() == OnDivergence::kQuarantine &&
+                    action.reason != KillReason::kFinished && !stopping_;
+  if (quarantine) {
+    Quarantine(r, action, report_.divergences.back());  // frozen, killed once dumped
+  } else if (r.running && !r.killed && r.process.pid > 0) {
+    kill(r.process.pid, SIGKILL);
+  }
+  r.killed = true;
+  if (r.clone_pending) {
+    r.running = false;  // no process we know of; PDEATHSIG ends it if it exists
+  }
+  // Its reply, if it was held for the boundary, will never be sent.
+  held_.erase(std::remove(held_.begin(), held_.end(), action.replica), held_.end());
+  if (action.reason != KillReason::kFinished) {
+    QueueRestart(action);
+  }
+  if (policy_.EffectiveOnDivergence() == OnDivergence::kAbort &&
+      action.reason != KillReason::kFinished && !stopping_) {
+    spdlog::error("[v{} s{}] stopping the run (on_divergence: abort)", action.view, action.seq);
+    run_.SetOutcome("divergence-abort", kExitNoMajority);
+    run_.StopAll();
+  }
+}
+
+// No value can win: what each member asked for goes into the report (with N = 2, one
+// disagreement is enough), so that a person sees the disagreement, not only its end.
+void Group::RecordNoMajority(const EngineAction& action) {
+  for (int m : engine_.Members()) {
+    const Replica& r = replicas_[m];
+    DivergenceRecord d;
+    d.seq = action.seq;
+    d.view = action.view;
+    d.replica = m;
+    d.reason = "no-majority";
+    if (r.has_call) {
+      d.syscall = SyscallName(r.call.nr);
+      d.detail = "asked for " + DescribeCall(r.call);
+    } else if (!r.running) {
+      d.syscall = "death";
+      d.detail = DescribeStatus(r.status);
+    } else {
+      d.syscall = "none";
+      d.detail = "had not voted";
+    }
+    report_.divergences.push_back(d);
+  }
+}
+
+void Group::Finish(const EngineAction& action) {
+  Replica& leader = replicas_[action.replica];
+  leader_ = action.replica;
+  hold_step_ = false;  // the program ends: nothing to recover
+  if (!quarantine_.empty()) {
+    WriteForensics(-1);
+  }
+  if (leader.has_call && (leader.call.nr == SYS_exit_group || leader.call.nr == SYS_exit)) {
+    exit_status_ = W_EXITCODE(static_cast<int>(leader.call.args[0] & 0xff), 0);
+    report_.votes_total++;
+    report_.votes_by_syscall[SyscallName(leader.call.nr)]++;
+    executing_call_ = leader.call;
+    performer_->Start(executing_call_, leader.process.pid);  // kExecuteLocally for the voters
+  } else {
+    exit_status_ = leader.status;
+  }
+  spdlog::debug("[v{} s{}] process {} ended: {}", action.view, action.seq, vpid_,
+                DescribeStatus(exit_status_));
+  run_.OnGroupEnded(*this);
+}
+
+// What a replica wrote to its own stdout/stderr before its shim was in (ld.so's messages):
+// every replica wrote the same, so one copy is shown.
+void Group::ForwardEarlyOutput() {
+  if (replicas_.empty()) {
+    return;
+  }
+  const ReplicaProcess* original = &replicas_[leader_].process;
+  for (const Replica& r : replicas_) {
+    if (original->stdout_pipe < 0 && r.process.stdout_pipe >= 0) {
+      original = &r.process;  // a clone has no pipes of its own: its donor's are the same
+    }
+  }
+  const ReplicaProcess& p = *original;
+  if (p.stdout_pipe < 0) {
+    return;
+  }
+  for (auto [from, to] : {std::pair{p.stdout_pipe, 1}, std::pair{p.stderr_pipe, 2}}) {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(from, buffer, sizeof buffer)) > 0) {
+      if (write(to, buffer, static_cast<size_t>(n)) < 0) {
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace nmr
