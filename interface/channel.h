@@ -29,7 +29,7 @@
 namespace nmr {
 
 inline constexpr uint32_t kChannelMagic = 0x316d6e72;  // "rnm1"
-inline constexpr uint32_t kProtocolVersion = 4;
+inline constexpr uint32_t kProtocolVersion = 5;
 // The fd number at which a replica inherits its channel (a sealed memfd) across execve. The
 // shim maps it and closes it in its constructor, before the program runs.
 inline constexpr int kChannelFd = 100;
@@ -45,6 +45,10 @@ inline constexpr uint32_t kMaxFilterInstructions = 512;
 // program's fd stays open until every replica has mapped it, and replicas whose mappings
 // landed at different addresses are outvoted.
 inline constexpr int kPseudoSyscallMapDone = 1000;
+// kForkDone follows a kFork reply in the parent once it has forked (args[0]: 0, or -errno if
+// clone failed). Its reply is fork's result (the child's virtual pid), sent once every child
+// replica has reported in (and, for vfork and posix_spawn, once the child has exec'd or ended).
+inline constexpr int kPseudoSyscallForkDone = 1001;
 // Not a syscall: what Vote() returns when the interrupted call must be restarted (the
 // kernel's own ERESTARTSYS, never seen by a program).
 inline constexpr long kRestartCall = -512;
@@ -54,6 +58,11 @@ enum class ReplyAction : uint32_t {
   kReturn = 0,          // put `value` in rax and return to the program
   kExecuteLocally = 1,  // run the original syscall itself, through the gate (exit_group)
   kMapFile = 2,         // open /proc/<supervisor>/task/<executor>/fd/<fd> read-only, mmap it
+  // The program's fork, vfork or clone was agreed: fork inside the shim (CLONE_PARENT, so
+  // nmr-run is the child's parent). The child opens /proc/<supervisor_pid>/fd/<fork_channel_fd>
+  // (each replica's reply names its own child's channel), maps it over the inherited one,
+  // writes its pid into `clone_pid`, and returns 0; the parent votes kPseudoSyscallForkDone.
+  kFork = 3,
 };
 
 // Reply::flags.

@@ -134,7 +134,7 @@ constexpr SyscallSpec Deny(const char* name, int err, Args args) {
 // Irregular calls that stay kUnknown (ENOSYS, which glibc and most programs handle): the
 // socket calls that take a length through a pointer (accept, recvfrom, getsockopt, ...), the
 // msghdr calls, SysV IPC, POSIX timers and message queues, AIO, NUMA, keys, the new mount API,
-// pidfd_open/pidfd_send_signal, setpgid/setsid, and everything obsolete.
+// pidfd_open/pidfd_send_signal, and everything obsolete.
 constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   std::array<SyscallSpec, kMaxSyscall> t;
   t.fill(Unknown(nullptr));
@@ -254,10 +254,10 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[106] = Once("setgid", {Scalar()});
   t[107] = Once("geteuid", {});
   t[108] = Once("getegid", {});
-  t[109] = Unknown("setpgid");
+  t[109] = Virtual("setpgid", {Pid(), Pid()});
   t[110] = Virtual("getppid", {});
   t[111] = Virtual("getpgrp", {});
-  t[112] = Unknown("setsid");
+  t[112] = Virtual("setsid", {});
   t[113] = Once("setreuid", {Scalar(), Scalar()});
   t[114] = Once("setregid", {Scalar(), Scalar()});
   // Counts gid_t, not bytes; getgroups(0, NULL) only asks for the count.

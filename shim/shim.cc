@@ -118,11 +118,11 @@ struct KernelItimer {
   long interval_sec, interval_usec, value_sec, value_usec;
 };
 
-// The child of a kReplyFork: it takes over the channel the supervisor prepared for its slot,
-// mapped at the donor's channel address, so that the shim's own state (g_channel) stays
-// byte-identical to the donor's. It must never write into the donor's channel: on any
-// failure it exits without a word, and nmr-run sees a clone that never reported.
-__attribute__((noinline)) void BecomeClone(int supervisor_fd) {
+// In a child of a kReplyFork or a kFork reply: maps the channel nmr-run prepared for it over
+// the inherited one (at the same address, so that the shim's own state stays byte-identical
+// to its parent's or donor's). It must never write into the inherited channel: on any
+// failure it exits without a word, and nmr-run sees a child that never reported.
+void TakeOverChannel(int supervisor_fd) {
   int32_t supervisor = g_channel->setup.supervisor_pid;
   // PDEATHSIG is not inherited; re-arm it, then make sure nmr-run did not die meanwhile.
   GateSyscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
@@ -145,12 +145,18 @@ __attribute__((noinline)) void BecomeClone(int supervisor_fd) {
   if (addr != reinterpret_cast<long>(g_channel)) {
     GateSyscall(SYS_exit_group, 128 + SIGSYS);
   }
-  // From here on g_channel is the clone's own channel. Its filter is the donor's (inherited),
-  // so it is as ready as the donor was: without this the libc wrappers would take the trap
+  // From here on g_channel is the child's own channel. Its filter is the parent's (inherited),
+  // so it is as ready as the parent was: without this the libc wrappers would take the trap
   // path, and the clone's stack would no longer match its donor's at a vote.
   SHIM_CHECK(g_channel->setup.magic == kChannelMagic, -EPROTO);
   SHIM_CHECK(g_channel->setup.version == kProtocolVersion, -EPROTO);
   g_channel->shim_ready.store(1, std::memory_order_release);
+}
+
+// The child of a kReplyFork: it takes over the channel the supervisor prepared for its slot
+// and reports its pid, as its donor's replacement.
+__attribute__((noinline)) void BecomeClone(int supervisor_fd) {
+  TakeOverChannel(supervisor_fd);
   g_channel->clone_pid.store(static_cast<int32_t>(GateSyscall(SYS_getpid)),
                              std::memory_order_seq_cst);
   GateSyscall(SYS_futex, reinterpret_cast<long>(&g_channel->clone_pid), FUTEX_WAKE, 1);
@@ -194,6 +200,23 @@ __attribute__((noinline)) void ForkClone(int supervisor_fd) {
   }
 }
 
+// Zeroes kForkStackWipe bytes below the stack pointer: after a fork, what the fork's frames
+// left there (pids, fd numbers, copy-on-write timing) differs between members, and the next
+// votes' frames are built over it. Inline: no call, no frame of its own; -mno-red-zone keeps
+// nothing live below rsp.
+#define NMR_WIPE_BELOW_STACK()                   \
+  do {                                           \
+    long count = static_cast<long>(kForkStackWipe); \
+    long destination;                            \
+    __asm__ volatile(                            \
+        "mov %%rsp, %0\n"                        \
+        "sub %1, %0\n"                           \
+        "rep stosb\n"                            \
+        : "=&D"(destination), "+c"(count)        \
+        : "a"(0)                                 \
+        : "memory", "cc");                       \
+  } while (0)
+
 // One vote's round trip, and the fork a reply may ask for (both sides go on from here with
 // the same reply).
 Reply Exchange(long nr, const long* args, unsigned long ip) {
@@ -203,17 +226,8 @@ Reply Exchange(long nr, const long* args, unsigned long ip) {
       ForkClone(reply.fork_channel_fd);
     }
     // Below the stack pointer lie ForkClone's frames in the donor and its clone, and older
-    // bytes in the others; the next votes' frames are built there. Zeroed in every member
-    // (inline: no call, no frame of its own; -mno-red-zone keeps nothing live below rsp).
-    long count = static_cast<long>(kForkStackWipe);
-    long destination;
-    __asm__ volatile(
-        "mov %%rsp, %0\n"
-        "sub %1, %0\n"
-        "rep stosb\n"
-        : "=&D"(destination), "+c"(count)
-        : "a"(0)
-        : "memory", "cc");
+    // bytes in the others: zeroed in every member.
+    NMR_WIPE_BELOW_STACK();
   }
   return reply;
 }
@@ -230,6 +244,40 @@ int QueueReplySignals(const Reply& reply) {
     }
   }
   return first_signal;
+}
+
+// ---- the program's own fork, vfork and clone ---------------------------------------------
+
+// A kFork reply: the program's fork was agreed, and every replica of the group forks here,
+// each into the same slot of the new group. What fork(2) means for the child (no pending
+// signals, no timers) is what a plain fork gives; a child asked for with a new stack
+// (posix_spawn's clone(CLONE_VM | CLONE_VFORK, stack)) gets its own copy of the memory and
+// starts on that stack (HandleSigsys), so nmr runs it as a vfork that copies. The parent
+// then votes kPseudoSyscallForkDone and returns its answer: the child's virtual pid.
+__attribute__((noinline)) long ForkChild(long nr, const long* args, int supervisor_fd) {
+  unsigned long flags = nr == SYS_clone ? static_cast<unsigned long>(args[0]) : 0;
+  // CLONE_PARENT: the child is nmr-run's child, as every replica is, so nmr-run reaps it.
+  long pid = GateSyscall(SYS_clone, CLONE_PARENT, 0, 0, 0, 0);
+  if (pid == 0) {
+    TakeOverChannel(supervisor_fd);
+    g_seq = 0;  // a new channel: its requests are numbered from 1
+    int32_t vpid = g_channel->setup.virtual_pid;
+    // glibc's fork asks the kernel to store the child's tid in the thread block.
+    if ((flags & CLONE_CHILD_SETTID) != 0 && args[3] != 0) {
+      *reinterpret_cast<int32_t*>(args[3]) = vpid;
+    }
+    g_channel->clone_pid.store(static_cast<int32_t>(GateSyscall(SYS_getpid)),
+                               std::memory_order_seq_cst);
+    GateSyscall(SYS_futex, reinterpret_cast<long>(&g_channel->clone_pid), FUTEX_WAKE, 1);
+    return 0;
+  }
+  long done[6] = {pid < 0 ? pid : 0, 0, 0, 0, 0, 0};
+  Reply reply = Exchange(kPseudoSyscallForkDone, done, 0);
+  QueueReplySignals(reply);
+  if (reply.value > 0 && (flags & CLONE_PARENT_SETTID) != 0 && args[2] != 0) {
+    *reinterpret_cast<int32_t*>(args[2]) = static_cast<int32_t>(reply.value);
+  }
+  return reply.value;
 }
 
 // Opens the executor's fd through /proc and maps it here: the replica gets its own read-only
@@ -292,7 +340,14 @@ bool ShouldRestart(int sig, uint32_t flags, unsigned long program_mask) {
 }  // namespace
 
 long Vote(long nr, const long* args, unsigned long ip, unsigned long program_mask) {
-  const Reply reply = Exchange(nr, args, ip);
+  Reply reply = Exchange(nr, args, ip);
+  if (reply.action == ReplyAction::kFork) {
+    int channel_fd = reply.fork_channel_fd;
+    reply.fork_channel_fd = 0;  // differs between replicas: not left on the stack
+    long result = ForkChild(nr, args, channel_fd);
+    NMR_WIPE_BELOW_STACK();
+    return result;
+  }
   int first_signal = QueueReplySignals(reply);
   if ((reply.flags & kReplyInterrupted) != 0 && first_signal != 0 &&
       ShouldRestart(first_signal, reply.flags, program_mask)) {
@@ -305,6 +360,8 @@ long Vote(long nr, const long* args, unsigned long ip, unsigned long program_mas
       return GateSyscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
     case ReplyAction::kMapFile:
       return MapFile(args);
+    case ReplyAction::kFork:
+      break;
   }
   Die(__LINE__, -EPROTO);
 }
@@ -436,6 +493,9 @@ void HandleSigsys(int, siginfo_t* info, void* context) {
   long result =
       Dispatch(nr, args, reinterpret_cast<unsigned long>(info->si_call_addr), program_mask);
   g_channel->sigframe_end = 0;  // the next vote may come through a wrapper (no frame)
+  if (nr == SYS_clone && result == 0 && args[1] != 0) {
+    regs[REG_RSP] = args[1];  // the child of a clone with a stack of its own starts there
+  }
   if (result == kRestartCall) {
     // Back to the `syscall` instruction: the program's handler runs at sigreturn, then the
     // call is made again (and voted again), as the kernel restarts it.

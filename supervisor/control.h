@@ -78,6 +78,7 @@ struct Replica {
   // A clone that has not reported yet: its pid is unknown, its channel's memfd is still
   // open in nmr-run (channel_fd) until it has opened it.
   bool clone_pending = false;
+  bool restart = false;  // a clone that refills a slot (not a forked child)
   int channel_fd = -1;
   int64_t clone_deadline_ms = 0;
   size_t recovery_index = 0;  // its entry in report_.recoveries
@@ -103,6 +104,9 @@ struct PendingRestart {
 };
 
 class Supervisor;
+
+// fork, vfork, or clone without CLONE_THREAD: a new process, so a new group (tree.cc).
+bool IsForkCall(const Call& call);
 
 // One process of the program, run as N replicas.
 class Group {
@@ -182,6 +186,18 @@ class Group {
   LiveReplica Live(int r) const;
   void LogDifferences(int a, int b);
 
+  // tree.cc
+  enum class TreeCall { kNotMine, kReady, kWaiting };
+  // Calls the process tree answers: fork and its kin, wait4/waitid, ids, signals to others.
+  TreeCall StartTreeCall(const Call& call);
+  TreeCall SignalGroups(const Call& call, pid_t pid, int sig);
+  TreeCall StartFork(const Call& call);
+  Result<Ok> StartForked(Group& parent, uint64_t flags);
+  bool PollTreeCall();
+  bool Born() const;
+  void End();
+  pid_t ParentVpid() const;
+
   // forensics.cc
   void Quarantine(Replica& r, const EngineAction& action, const DivergenceRecord& d);
   void WriteForensics(int healthy);
@@ -236,6 +252,21 @@ class Group {
   int64_t last_scrub_ms_ = 0;
   std::vector<QuarantineCase> quarantine_;
   std::string protocol_note_;  // what was wrong in the last malformed request
+
+  // The process tree (tree.cc).
+  pid_t parent_vpid_ = 0;  // 0: the root (its parent is nmr-run's parent)
+  pid_t pgid_ = 0;
+  pid_t sid_ = 0;
+  std::vector<std::string> argv_;
+  int exit_signal_to_parent_ = SIGCHLD;  // clone's CSIGNAL (0: none)
+  bool vfork_ = false;    // its parent's fork returns once it has exec'd or ended
+  int execs_ = 0;
+  bool ended_ = false;    // its end was decided and every replica is gone: a zombie
+  bool waited_ = false;   // its parent collected its status (or nobody will)
+  bool tree_waiting_ = false;  // the agreed call waits for the tree (wait4, a fork's end)
+  std::vector<int> fork_fds_;  // per slot, the forked child's channel fd (kFork replies)
+  pid_t forked_vpid_ = 0;      // the child of the fork in progress
+  std::map<std::string, uint64_t> refused_;  // the performer's, once it is gone
 };
 
 // The run: the program's tree of groups, signals sent to nmr-run, reaping, the report.
@@ -250,6 +281,9 @@ class Supervisor {
   void SetOutcome(const std::string& outcome, int exit_code);
   // A group's own vote decided its end (its exit_status_).
   void OnGroupEnded(Group& group);
+  pid_t NewVpid();
+  // A group by virtual pid, running or a zombie; nullptr once its status was collected.
+  Group* FindGroup(pid_t vpid);
 
  private:
   friend class Group;
@@ -277,6 +311,7 @@ class Supervisor {
   int64_t started_ms_ = 0;
   int exit_code_ = 0;
   int exit_signal_ = 0;
+  int forks_ = 0;
 };
 
 }  // namespace nmr

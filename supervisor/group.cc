@@ -33,13 +33,21 @@ Group::Group(Supervisor& run, pid_t vpid)
       engine_(policy_.replicas, policy_.vote_timeout_ms) {}
 
 void Group::Step() {
-  if (interrupting_ && executing_ && !executor_->Done()) {
-    executor_->Interrupt();
+  if (ended_) {
+    return;
   }
-  if (executing_ && executor_->Done()) {
+  if (executing_ && tree_waiting_) {
+    if (PollTreeCall()) {
+      executing_ = false;
+      tree_waiting_ = false;
+      AfterPerformed();
+    }
+  } else if (executing_ && executor_->Done()) {
     executing_ = false;
     performer_->Complete();
     AfterPerformed();
+  } else if (interrupting_ && executing_) {
+    executor_->Interrupt();
   }
   if (replace_pending_) {
     replace_pending_ = false;
@@ -55,16 +63,24 @@ void Group::Step() {
     AtBoundary();
     CheckEnd();
   }
+  if (engine_.finished() && !AnyRunning()) {
+    End();
+  }
 }
 
 void Group::PostSignal(int sig) {
+  if (ended_) {
+    return;
+  }
   if (signals_for_program_ == 0) {
     signals_since_ms_ = NowMs();
   }
   signals_for_program_ |= 1ULL << (sig - 1);
   if (executing_) {
     interrupting_ = true;
-    executor_->Interrupt();
+    if (!tree_waiting_) {
+      executor_->Interrupt();
+    }
   }
 }
 
@@ -94,8 +110,7 @@ void Group::AddCpuTimes(std::vector<double>* cpu_s) const {
 }
 
 const std::map<std::string, uint64_t>& Group::refused() const {
-  static const std::map<std::string, uint64_t> kNone;
-  return performer_ ? performer_->refused() : kNone;
+  return performer_ ? performer_->refused() : refused_;
 }
 
 // The executor may still be blocked in a call (every replica died meanwhile) that would
@@ -301,6 +316,19 @@ void Group::Execute(const EngineAction& action) {
   hold_step_ = HoldingReplies();
   step_cpu_ns_ = leader.cpu_ns_at_vote - leader.cpu_ns_at_prev_vote;
   decided_at_ms_ = NowMs();
+  switch (StartTreeCall(executing_call_)) {
+    case TreeCall::kReady:
+      AfterPerformed();
+      return;
+    case TreeCall::kWaiting:
+      executing_ = true;
+      if (signals_for_program_ != 0) {
+        interrupting_ = true;
+      }
+      return;
+    case TreeCall::kNotMine:
+      break;
+  }
   if (performer_->Start(executing_call_, leader.process.pid)) {
     AfterPerformed();
   } else {
@@ -345,6 +373,10 @@ void Group::WriteReply(int i, int fork_channel_fd, int fork_donor) {
     ch->reply.flags |= kReplyFork | (static_cast<uint32_t>(fork_donor) << kReplyForkDonorShift);
   }
   ch->reply.fork_channel_fd = fork_channel_fd;
+  if (outcome.action == ReplyAction::kFork) {
+    // The program's fork: each replica forks into its own slot of the new group.
+    ch->reply.fork_channel_fd = static_cast<size_t>(i) < fork_fds_.size() ? fork_fds_[i] : -1;
+  }
   r.has_call = false;
   ch->reply_seq.store(r.seen_seq, std::memory_order_seq_cst);
   if (ch->replica_sleeping.load(std::memory_order_seq_cst) != 0) {

@@ -34,8 +34,9 @@ LiveReplica Group::Live(int r) const {
 // overlap of a fast replica's next computation with a slow one's vote: 5-20 % on
 // syscall-bound runs with 3 replicas on 2 cores (docs/design.md, "Recovery by cloning").
 bool Group::HoldingReplies() const {
+  // A fork's reply already tells every member to fork: no clone at the same boundary.
   if (stopping_ || replace_pending_ || executing_call_.nr == SYS_exit_group ||
-      executing_call_.nr == SYS_exit) {
+      executing_call_.nr == SYS_exit || IsForkCall(executing_call_)) {
     return false;
   }
   OnDivergence mode = policy_.EffectiveOnDivergence();
@@ -276,6 +277,7 @@ bool Group::StartClone(const PendingRestart& restart, int donor, int verified_wi
   clone.process.channel_inode = inode;
   clone.seen_seq = seq;
   clone.clone_pending = true;
+  clone.restart = true;
   clone.channel_fd = channel_fd;
   clone.clone_deadline_ms = NowMs() + std::max(policy_.vote_timeout_ms, 1000);
   clone.cpu_s = old.cpu_s;
@@ -345,6 +347,10 @@ void Group::AdoptClone(int slot, pid_t pid) {
   r.clone_pending = false;
   r.cpu_ns_at_vote = CpuNanoseconds(pid);
   r.cpu_ns_at_prev_vote = r.cpu_ns_at_vote;
+  if (!r.restart) {
+    spdlog::debug("process {}: replica {} started (pid {})", vpid_, slot, pid);
+    return;
+  }
   RecoveryRecord& record = report_.recoveries[r.recovery_index];
   record.completed = true;
   record.ms = static_cast<double>(NowMs() - r.detected_ms);

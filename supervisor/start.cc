@@ -153,6 +153,8 @@ void Group::ReplaceProgram(const Call& call) {
   equalized_ = false;
   CloseOnExec();
   report_.execs++;
+  execs_++;
+  argv_ = argv;
   engine_ = VoteEngine(policy_.replicas, policy_.vote_timeout_ms, engine_.view() + 1);
   // nmr-run's own fds (pipes, listeners) and forking belong to the main thread.
   Result<Ok> started = Ok{};

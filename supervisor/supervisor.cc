@@ -83,6 +83,9 @@ int Supervisor::Run() {
   spdlog::debug("starting {} replica(s) of {}", policy_.replicas, config_.argv[0]);
   // The program's virtual pid is nmr-run's own: what a person sees in ps and kill.
   groups_.push_back(std::make_unique<Group>(*this, getpid()));
+  root().pgid_ = getpgrp();
+  root().sid_ = getsid(0);
+  root().argv_ = config_.argv;
   Result<Ok> started = root().Start();
   if (!started) {
     spdlog::error("{}", started.error().message);
@@ -137,7 +140,19 @@ void Supervisor::SetOutcome(const std::string& outcome, int exit_code) {
 // A group's own vote decided its end (exit_group, or death by a signal after its last vote).
 // The root group's end is the run's.
 void Supervisor::OnGroupEnded(Group& group) {
+  // Its children are init's now; init collects the ones already ended.
+  for (auto& child : groups_) {
+    if (child->parent_vpid_ == group.vpid_ && child->ended_) {
+      child->waited_ = true;
+    }
+  }
   if (&group != &root()) {
+    Group* parent = FindGroup(group.parent_vpid_);
+    if (parent == nullptr || parent->ended_) {
+      group.waited_ = true;
+    } else if (group.exit_signal_to_parent_ != 0) {
+      parent->PostSignal(group.exit_signal_to_parent_);
+    }
     return;
   }
   int status = group.exit_status_;

@@ -285,6 +285,12 @@ EffectiveSpec RefineSpec(long nr, const uint64_t args[6]) {
     out.spec.arg_count = 1;
     out.spec.args[0] = kScalarArg;
   }
+  if (nr == kPseudoSyscallForkDone) {
+    out.spec.name = "nmr_fork_done";
+    out.spec.cls = SyscallClass::kSpecial;
+    out.spec.arg_count = 1;
+    out.spec.args[0] = kScalarArg;
+  }
   if (nr == SYS_ioctl) {
     out.supported = RefineIoctl(args[1], out.spec.args[2]);
   } else if (nr == SYS_fcntl) {

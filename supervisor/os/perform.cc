@@ -112,14 +112,6 @@ bool Performer::AnswerVirtual(const Call& call) {
     case SYS_getpid:
     case SYS_gettid:
       return Answer(virtual_pid_);
-    case SYS_getppid:
-      return Answer(getppid());
-    case SYS_getpgrp:
-      return Answer(getpgrp());
-    case SYS_getpgid:
-      return Answer(IsSelf(static_cast<int64_t>(a[0])) ? getpgid(0) : -ESRCH);
-    case SYS_getsid:
-      return Answer(IsSelf(static_cast<int64_t>(a[0])) ? getsid(0) : -ESRCH);
     case SYS_getcpu: {
       std::vector<uint8_t> zero(4, 0);
       for (int i = 0; i < 2; ++i) {
@@ -183,8 +175,6 @@ bool Performer::AnswerSpecial(const Call& call) {
       Finish(r == -1 ? -errno : r);
       return true;
     }
-    case SYS_fork:
-    case SYS_vfork:
     case SYS_execveat:
       Refuse(call.nr, "not supported yet (ENOSYS)", false);
       return Answer(-ENOSYS);
@@ -203,9 +193,6 @@ bool Performer::AnswerSpecial(const Call& call) {
         return Answer(-ESRCH);
       }
       break;
-    case SYS_wait4:
-    case SYS_waitid:
-      return Answer(-ECHILD);
     case kPseudoSyscallMapDone:
       return Answer(0);
     default:

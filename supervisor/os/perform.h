@@ -48,10 +48,19 @@ class Performer {
   // A signal sent to nmr-run, delivered with this step's result. `interrupted`: the
   // executor's call was cut short by it (then the result is -EINTR and may be restarted).
   void DeliverSignals(uint64_t signals, bool interrupted);
+  // A call answered outside (the process tree, supervisor/tree.cc): its outcome starts empty
+  // and is filled there, possibly later.
+  Outcome& BeginAnswer(const Call& call) {
+    outcome_ = Outcome{};
+    call_ = &call;
+    return outcome_;
+  }
+  Outcome& outcome_to_fill() { return outcome_; }
+  // Records a call nmr refused or could not do as asked (the report's "refused").
+  void Refuse(long nr, const std::string& what, bool probe);
 
  private:
   bool Answer(int64_t value);
-  void Refuse(long nr, const std::string& what, bool probe);
   bool AnswerVirtual(const Call& call);
   bool AnswerSpecial(const Call& call);
   bool IsSelf(int64_t pid) const;

@@ -1,0 +1,405 @@
+// The process tree (DESIGN.md "Supervisor": a process is a replica group). A program's fork,
+// vfork or clone (without CLONE_THREAD) is a vote like any other; once agreed, every replica
+// of the group forks inside its shim into the same slot of a new group, which gets its own
+// channels, vote engine and executor (with a copy of its parent's fd table, taken at the
+// fork). Ids are virtual and identical in every replica: pids, the parent's pid, process
+// groups and sessions. A group's end is decided by its own vote and reaches its parent as a
+// zombie's status (wait4, waitid) and a SIGCHLD. Signals between groups are posted to the
+// target group and delivered at its next agreed step.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "supervisor/control.h"
+
+namespace nmr {
+namespace {
+
+// What glibc asks of clone for fork (SIGCHLD | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) and
+// posix_spawn (CLONE_VM | CLONE_VFORK | SIGCHLD). A child that would share memory or the fd
+// table with its parent while both run (a thread without CLONE_THREAD) is not a process nmr
+// can run as a group.
+constexpr uint64_t kForkFlags = CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_CHILD_SETTID |
+                                CLONE_CHILD_CLEARTID | CLONE_PARENT_SETTID;
+
+template <typename T>
+std::vector<uint8_t> Bytes(const T& value) {
+  std::vector<uint8_t> out(sizeof value);
+  std::memcpy(out.data(), &value, sizeof value);
+  return out;
+}
+
+}  // namespace
+
+bool IsForkCall(const Call& call) {
+  return call.nr == SYS_fork || call.nr == SYS_vfork ||
+         (call.nr == SYS_clone && (call.args[0] & CLONE_THREAD) == 0);
+}
+
+pid_t Supervisor::NewVpid() { return root().vpid() + static_cast<pid_t>(++forks_); }
+
+Group* Supervisor::FindGroup(pid_t vpid) {
+  for (auto& group : groups_) {
+    if (group->vpid() == vpid && !group->waited_) {
+      return group.get();
+    }
+  }
+  return nullptr;
+}
+
+// The parent's pid as the program sees it: an ended parent's children are init's, as natively.
+pid_t Group::ParentVpid() const {
+  if (parent_vpid_ == 0) {
+    return getppid();  // the root's parent is nmr-run's
+  }
+  Group* parent = run_.FindGroup(parent_vpid_);
+  return parent != nullptr && !parent->ended_ ? parent_vpid_ : 1;
+}
+
+Group::TreeCall Group::StartTreeCall(const Call& call) {
+  const uint64_t* a = call.args;
+  auto answer = [&](int64_t value) {
+    performer_->BeginAnswer(call).value = value;
+    return TreeCall::kReady;
+  };
+  auto target = [&](uint64_t pid) -> Group* {
+    return static_cast<pid_t>(pid) == 0 ? this : run_.FindGroup(static_cast<pid_t>(pid));
+  };
+  switch (call.nr) {
+    case SYS_fork:
+    case SYS_vfork:
+    case SYS_clone:
+      if (!IsForkCall(call)) {
+        return TreeCall::kNotMine;  // a thread (EAGAIN, in the performer)
+      }
+      return StartFork(call);
+    case kPseudoSyscallForkDone:
+    case SYS_wait4:
+    case SYS_waitid:
+      performer_->BeginAnswer(call);
+      tree_waiting_ = true;
+      if (PollTreeCall()) {
+        tree_waiting_ = false;
+        return TreeCall::kReady;
+      }
+      return TreeCall::kWaiting;
+    case SYS_getppid:
+      return answer(ParentVpid());
+    case SYS_getpgrp:
+      return answer(pgid_);
+    case SYS_getpgid:
+    case SYS_getsid: {
+      Group* g = target(a[0]);
+      if (g == nullptr) {
+        return answer(-ESRCH);
+      }
+      return answer(call.nr == SYS_getpgid ? g->pgid_ : g->sid_);
+    }
+    case SYS_setpgid: {
+      Group* g = target(a[0]);
+      if (g == nullptr || (g != this && g->parent_vpid_ != vpid_)) {
+        return answer(-ESRCH);
+      }
+      if (static_cast<int64_t>(a[1]) < 0) {
+        return answer(-EINVAL);
+      }
+      if (g->sid_ != sid_ || g->sid_ == g->vpid_) {
+        return answer(-EPERM);  // another session, or a session leader
+      }
+      g->pgid_ = a[1] == 0 ? g->vpid_ : static_cast<pid_t>(a[1]);
+      return answer(0);
+    }
+    case SYS_setsid:
+      if (pgid_ == vpid_) {
+        return answer(-EPERM);  // already a process group leader
+      }
+      sid_ = pgid_ = vpid_;
+      return answer(vpid_);
+    case SYS_kill:
+      return SignalGroups(call, static_cast<pid_t>(a[0]), static_cast<int>(a[1]));
+    case SYS_tkill:
+      if (static_cast<pid_t>(a[0]) == vpid_) {
+        return TreeCall::kNotMine;  // to itself: voted, then queued by each replica
+      }
+      return SignalGroups(call, static_cast<pid_t>(a[0]), static_cast<int>(a[1]));
+    case SYS_tgkill:
+      if (static_cast<pid_t>(a[0]) == vpid_ && static_cast<pid_t>(a[1]) == vpid_) {
+        return TreeCall::kNotMine;
+      }
+      if (a[0] != a[1]) {
+        return answer(-ESRCH);  // one thread per process
+      }
+      return SignalGroups(call, static_cast<pid_t>(a[0]), static_cast<int>(a[2]));
+    default:
+      return TreeCall::kNotMine;
+  }
+}
+
+// kill(2)'s targets within the tree: a pid, the caller's process group (0), every process
+// but the caller (-1), or a process group (-pgid). The caller's own share is queued by its
+// replicas on themselves, as a signal to itself is; the others get it at their next step.
+Group::TreeCall Group::SignalGroups(const Call& call, pid_t pid, int sig) {
+  Outcome& outcome = performer_->BeginAnswer(call);
+  if (sig < 0 || sig > 64) {
+    outcome.value = -EINVAL;
+    return TreeCall::kReady;
+  }
+  auto included = [&](const Group& g) {
+    if (g.ended_ || g.waited_) {
+      return pid > 0 && g.vpid_ == pid && !g.waited_;  // a zombie can be signalled (no effect)
+    }
+    if (pid > 0) {
+      return g.vpid_ == pid;
+    }
+    if (pid == 0) {
+      return g.pgid_ == pgid_;
+    }
+    if (pid == -1) {
+      return &g != this;
+    }
+    return g.pgid_ == -pid;
+  };
+  bool found = false;
+  for (auto& group : run_.groups_) {
+    if (!included(*group)) {
+      continue;
+    }
+    found = true;
+    if (sig == 0 || group->ended_) {
+      continue;
+    }
+    if (group.get() == this) {
+      outcome.signals |= 1ULL << (sig - 1);
+    } else {
+      spdlog::debug("process {} sends SIG{} to process {}", vpid_, sigabbrev_np(sig),
+                    group->vpid_);
+      group->PostSignal(sig);
+    }
+  }
+  outcome.value = found ? 0 : -ESRCH;
+  return TreeCall::kReady;
+}
+
+Group::TreeCall Group::StartFork(const Call& call) {
+  uint64_t flags = SIGCHLD;
+  if (call.nr == SYS_vfork) {
+    flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+  } else if (call.nr == SYS_clone) {
+    flags = call.args[0];
+  }
+  Outcome& outcome = performer_->BeginAnswer(call);
+  bool shares_memory = (flags & CLONE_VM) != 0 && (flags & CLONE_VFORK) == 0;
+  if ((flags & ~kForkFlags) != 0 || shares_memory) {
+    performer_->Refuse(call.nr,
+                       "this kind of child process is not supported yet (flags " +
+                           std::to_string(flags) + ", EINVAL)",
+                       false);
+    outcome.value = -EINVAL;
+    return TreeCall::kReady;
+  }
+  auto child = std::make_unique<Group>(run_, run_.NewVpid());
+  Result<Ok> started = child->StartForked(*this, flags);
+  if (!started) {
+    spdlog::error("process {}: cannot start a child process: {}", vpid_, started.error().message);
+    outcome.value = -EAGAIN;
+    return TreeCall::kReady;
+  }
+  fork_fds_.assign(replicas_.size(), -1);
+  for (size_t i = 0; i < child->replicas_.size() && i < fork_fds_.size(); ++i) {
+    fork_fds_[i] = child->replicas_[i].channel_fd;
+  }
+  forked_vpid_ = child->vpid_;
+  spdlog::debug("[v{} s{}] process {} forks process {}", engine_.view(), engine_.seq(), vpid_,
+                child->vpid_);
+  run_.groups_.push_back(std::move(child));
+  outcome.action = ReplyAction::kFork;
+  outcome.value = 0;
+  return TreeCall::kReady;
+}
+
+// A forked group: N replicas yet to be born (each reports in like a clone), an executor with
+// a copy of the parent's fd table, the parent's ids.
+Result<Ok> Group::StartForked(Group& parent, uint64_t flags) {
+  parent_vpid_ = parent.vpid_;
+  pgid_ = parent.pgid_;
+  sid_ = parent.sid_;
+  argv_ = parent.argv_;
+  exit_signal_to_parent_ = static_cast<int>(flags & CSIGNAL);
+  vfork_ = (flags & CLONE_VFORK) != 0;
+  Result<std::unique_ptr<Executor>> executor = MakeError("not started");
+  // Made on the parent's executor, whose table is the parent's (the root's shares the
+  // program thread's).
+  parent.executor_->RunFunction([&executor] {
+    executor = Executor::StartUnshared(&g_event_word);
+    return int64_t{0};
+  });
+  if (!executor) {
+    return executor.error();
+  }
+  executor_ = std::move(*executor);
+  executor_owns_table_ = true;
+  performer_ = std::make_unique<Performer>(*executor_, vpid_, /*inline_ok=*/false);
+  plan_ = parent.plan_;
+  plan_.virtual_pid = vpid_;
+  plan_.executor_tid = executor_->tid();
+  spin_iterations_ = parent.spin_iterations_;
+  equalized_ = parent.equalized_;
+  replicas_.resize(parent.replicas_.size());
+  Result<Ok> made = Ok{};
+  // The memfds must be in nmr-run's own fd table, where the children find them through /proc.
+  program_thread_.RunOnMain([&] {
+    for (size_t i = 0; i < replicas_.size(); ++i) {
+      int fd = -1;
+      Result<Channel*> channel = CreateChannel(plan_, static_cast<int>(i), &fd);
+      if (!channel) {
+        made = channel.error();
+        return;
+      }
+      Replica& r = replicas_[i];
+      r.process.channel = *channel;
+      r.process.channel_inode = ChannelInode(fd);
+      r.channel_fd = fd;
+    }
+  });
+  int64_t deadline = NowMs() + std::max(policy_.vote_timeout_ms, 1000);
+  for (Replica& r : replicas_) {
+    r.running = r.process.channel != nullptr;
+    r.clone_pending = true;
+    r.clone_deadline_ms = deadline;
+  }
+  return made;
+}
+
+// A call that waits for the tree: true once its outcome is ready.
+bool Group::PollTreeCall() {
+  const Call& call = executing_call_;
+  Outcome& outcome = performer_->outcome_to_fill();
+  const uint64_t* a = call.args;
+  if (call.nr == kPseudoSyscallForkDone) {
+    // The parent goes on once every child replica has reported in (or was dropped); after a
+    // vfork, once the child has exec'd or ended, as the kernel holds a vfork's parent.
+    Group* child = run_.FindGroup(forked_vpid_);
+    if (child != nullptr && !child->Born()) {
+      return false;
+    }
+    if (child != nullptr && child->vfork_ && child->execs_ == 0 && !child->ended_) {
+      return false;
+    }
+    outcome.value = static_cast<int64_t>(a[0]) < 0 ? static_cast<int64_t>(a[0]) : forked_vpid_;
+    return true;
+  }
+  // wait4(pid, status, options, rusage) or waitid(idtype, id, infop, options, rusage).
+  bool is_waitid = call.nr == SYS_waitid;
+  uint64_t options = is_waitid ? a[3] : a[2];
+  pid_t pid = -1;  // wait4's selector
+  if (is_waitid) {
+    switch (a[0]) {
+      case P_ALL:
+        pid = -1;
+        break;
+      case P_PID:
+        pid = static_cast<pid_t>(a[1]);
+        break;
+      case P_PGID:
+        pid = a[1] == 0 ? 0 : -static_cast<pid_t>(a[1]);
+        break;
+      default:
+        outcome.value = -EINVAL;  // P_PIDFD: pidfds are not supported yet
+        return true;
+    }
+  }
+  auto selected = [&](const Group& g) {
+    if (g.parent_vpid_ != vpid_ || g.waited_) {
+      return false;
+    }
+    if (pid > 0) {
+      return g.vpid_ == pid;
+    }
+    if (pid == 0) {
+      return g.pgid_ == pgid_;
+    }
+    return pid == -1 || g.pgid_ == -pid;
+  };
+  bool any = false;
+  Group* zombie = nullptr;
+  for (auto& group : run_.groups_) {
+    if (selected(*group)) {
+      any = true;
+      if (group->ended_ && zombie == nullptr) {
+        zombie = group.get();
+      }
+    }
+  }
+  if (!any) {
+    outcome.value = -ECHILD;
+    return true;
+  }
+  if (zombie == nullptr && (options & WNOHANG) == 0) {
+    if (interrupting_) {
+      outcome.value = -EINTR;  // a signal came first
+      return true;
+    }
+    return false;
+  }
+  int status = zombie != nullptr ? zombie->exit_status_ : 0;
+  if (zombie != nullptr && (options & WNOWAIT) == 0) {
+    zombie->waited_ = true;
+  }
+  if (is_waitid) {
+    struct {
+      int32_t signo, error, code, pad;
+      int32_t pid, uid, status;
+    } info = {};
+    if (zombie != nullptr) {
+      info.signo = SIGCHLD;
+      info.code = WIFSIGNALED(status) ? CLD_KILLED : CLD_EXITED;
+      info.pid = zombie->vpid_;
+      info.uid = static_cast<int32_t>(getuid());
+      info.status = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+    }
+    if (a[2] != 0) {
+      outcome.writes.emplace_back(a[2], Bytes(info));
+    }
+    outcome.value = 0;
+  } else {
+    if (zombie != nullptr && a[1] != 0) {
+      outcome.writes.emplace_back(a[1], Bytes(static_cast<int32_t>(status)));
+    }
+    outcome.value = zombie != nullptr ? zombie->vpid_ : 0;
+  }
+  uint64_t rusage_address = is_waitid ? a[4] : a[3];
+  if (zombie != nullptr && rusage_address != 0) {
+    outcome.writes.emplace_back(rusage_address, std::vector<uint8_t>(sizeof(rusage), 0));
+  }
+  return true;
+}
+
+// Every replica of a forked group has reported in or was dropped.
+bool Group::Born() const {
+  return std::none_of(replicas_.begin(), replicas_.end(),
+                      [](const Replica& r) { return r.clone_pending && r.running; });
+}
+
+// Its own vote decided its end and every replica is gone: the table closes (a pipe's readers
+// see EOF), and its status waits for its parent.
+void Group::End() {
+  ended_ = true;
+  if (executing_ && !tree_waiting_ && executor_ && !executor_->Done()) {
+    ForgetExecutor();  // blocked in a call nobody will take the result of
+  } else if (executor_owns_table_) {
+    refused_ = performer_->refused();
+    performer_.reset();
+    executor_.reset();
+  } else {
+    InTable([] { syscall(SYS_close_range, 0, ~0U, 0); });
+  }
+  spdlog::debug("process {} ended: {}", vpid_, DescribeStatus(exit_status_));
+  run_.OnGroupEnded(*this);
+}
+
+}  // namespace nmr
