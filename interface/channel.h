@@ -49,6 +49,9 @@ inline constexpr int kPseudoSyscallMapDone = 1000;
 // clone failed). Its reply is fork's result (the child's virtual pid), sent once every child
 // replica has reported in (and, for vfork and posix_spawn, once the child has exec'd or ended).
 inline constexpr int kPseudoSyscallForkDone = 1001;
+// sigsuspend and pause (args[0]: the signal mask while waiting): answered once a signal that
+// mask lets through is pending for the group, with the pending signals in the reply.
+inline constexpr int kPseudoSyscallSuspend = 1002;
 // Not a syscall: what Vote() returns when the interrupted call must be restarted (the
 // kernel's own ERESTARTSYS, never seen by a program).
 inline constexpr long kRestartCall = -512;
@@ -79,6 +82,15 @@ inline constexpr uint32_t kReplyRestartable = 2;  // ... and SA_RESTART may rest
 inline constexpr uint32_t kReplyFork = 4;
 inline constexpr uint32_t kReplyForkDonorShift = 8;
 inline constexpr uint64_t kForkStackWipe = 16384;
+
+// How a signal in a reply's `signals` is queued (its siginfo): who sent it and why, in
+// virtual ids, as the program would see it natively. Zero: SI_USER from pid 0.
+struct SignalInfo {
+  int32_t code;    // si_code: SI_USER, SI_TKILL, SI_KERNEL, CLD_EXITED, ...
+  int32_t pid;     // si_pid (virtual)
+  int32_t uid;     // si_uid
+  int32_t status;  // si_status (SIGCHLD)
+};
 
 struct Request {
   uint32_t seq;
@@ -141,6 +153,8 @@ struct alignas(64) Channel {
   // replicas whose peers forked and the others; memory digests start the stack above it.
   // Untrusted: the supervisor uses it only within kMaxSigframe bytes of the stack pointer.
   uint64_t sigframe_end;
+  // Per signal (sig - 1): the siginfo of a signal the reply carries; written before reply_seq.
+  SignalInfo signal_info[64];
 };
 inline constexpr uint64_t kMaxSigframe = 32768;
 
@@ -165,6 +179,8 @@ static_assert(offsetof(Channel, spawn_go) == 4400);
 static_assert(offsetof(Channel, clone_pid) == 4408);
 static_assert(offsetof(Channel, sigframe_end) == 4416);
 static_assert(offsetof(Reply, fork_channel_fd) == 28);
+static_assert(offsetof(Channel, signal_info) == 4424);
+static_assert(sizeof(SignalInfo) == 16);
 
 static_assert(std::atomic<int32_t>::is_always_lock_free);
 

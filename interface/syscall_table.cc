@@ -173,13 +173,15 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[31] = Unknown("shmctl");
   t[32] = Once("dup", {Fd()});
   t[33] = Once("dup2", {Fd(), Fd()});
-  t[34] = Local("pause", {}, kNever);
+  t[34] = Shim("pause", {}, kNever);
   // Sleeps are voted and run on the executor, where a signal sent to nmr-run can cut them
   // short (a local sleep would never see it: signals arrive with a vote's result).
   t[35] = Once("nanosleep", {In(kTimespec), Opt(Out(kTimespec))}, kNanosleepLike);
-  t[36] = Local("getitimer", {Scalar(), Out(kItimerval)});
-  t[37] = Local("alarm", {Scalar()});
-  t[38] = Local("setitimer", {Scalar(), In(kItimerval), Opt(Out(kItimerval))});
+  // The real-time timer is the supervisor's (supervisor/timers.cc): it fires once, outside
+  // the replicas, and its SIGALRM reaches every replica with one agreed step.
+  t[36] = Special("getitimer", {Scalar(), Out(kItimerval)});
+  t[37] = Special("alarm", {Scalar()});
+  t[38] = Special("setitimer", {Scalar(), In(kItimerval), Opt(Out(kItimerval))});
   t[39] = Virtual("getpid", {});
   t[40] = Once("sendfile", {Fd(), Fd(), Opt(InOut(kLoffT)), Scalar()});
   t[41] = Once("socket", {Scalar(), Scalar(), Scalar()});

@@ -74,6 +74,26 @@ long QueueSignalOnSelf(int sig) {
   return GateSyscall(SYS_tgkill, pid, tid, sig);
 }
 
+// A signal a reply carries, queued with the siginfo the supervisor wrote for it (virtual
+// pids: a handler that reads si_pid sees the same in every replica).
+long QueueReplySignal(int sig) {
+  const SignalInfo& from = g_channel->signal_info[sig - 1];
+  struct {
+    int32_t signo, error, code, pad;
+    int32_t pid, uid, status, pad2;
+    int64_t rest[12];
+  } info = {};
+  static_assert(sizeof info == 128);
+  info.signo = sig;
+  info.code = from.code;
+  info.pid = from.pid;
+  info.uid = from.uid;
+  info.status = from.status;
+  long pid = GateSyscall(SYS_getpid);
+  long tid = GateSyscall(SYS_gettid);
+  return GateSyscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, reinterpret_cast<long>(&info));
+}
+
 Reply RoundTrip(long nr, const long* args, unsigned long ip) {
   Channel* ch = g_channel;
   uint32_t seq = ++g_seq;
@@ -239,7 +259,7 @@ int QueueReplySignals(const Reply& reply) {
   int first_signal = 0;
   for (int sig = 1; sig <= 64; ++sig) {
     if ((reply.signals & (1ULL << (sig - 1))) != 0) {
-      QueueSignalOnSelf(sig);
+      QueueReplySignal(sig);
       first_signal = first_signal == 0 ? sig : first_signal;
     }
   }
@@ -429,9 +449,46 @@ long EmulateSigprocmask(const long* args, unsigned long* program_mask) {
   return 0;
 }
 
+// Whether `sig`, pending, would run a handler or end the process under `mask` (a signal
+// that is ignored, explicitly or by default, would not wake a sigsuspend).
+bool Deliverable(int sig, unsigned long mask) {
+  if ((mask & (1UL << (sig - 1))) != 0) {
+    return false;
+  }
+  KernelSigaction action = {};
+  GateSyscall(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&action), 8);
+  if (action.handler == SIG_IGN) {
+    return false;
+  }
+  if (action.handler == SIG_DFL) {
+    return sig != SIGCHLD && sig != SIGCONT && sig != SIGURG && sig != SIGWINCH;
+  }
+  return true;
+}
+
+// sigsuspend and pause wait for a signal, and signals reach a replica only with a reply
+// (DESIGN.md "Signals"): the wait is a vote the supervisor answers once a signal the mask lets
+// through is pending for the group. The reply's signals are queued here; the real
+// sigsuspend then runs the handler with the right mask and returns -EINTR at once.
+long SuspendUntilSignal(unsigned long set) {
+  set &= ~kSigsysBit;
+  for (;;) {
+    long wait[6] = {static_cast<long>(set), 0, 0, 0, 0, 0};
+    Reply reply = Exchange(kPseudoSyscallSuspend, wait, 0);
+    QueueReplySignals(reply);
+    for (int sig = 1; sig <= 64; ++sig) {
+      if ((reply.signals & (1ULL << (sig - 1))) != 0 && Deliverable(sig, set)) {
+        return GateSyscall(SYS_rt_sigsuspend, reinterpret_cast<long>(&set), 8);
+      }
+    }
+  }
+}
+
 long EmulateSigsuspend(const long* args) {
-  unsigned long set = *reinterpret_cast<const unsigned long*>(args[0]) & ~kSigsysBit;
-  return GateSyscall(SYS_rt_sigsuspend, reinterpret_cast<long>(&set), args[1]);
+  if (args[1] != 8) {
+    return -EINVAL;
+  }
+  return SuspendUntilSignal(*reinterpret_cast<const unsigned long*>(args[0]));
 }
 
 // The program's own prctl: the ones that would undo what nmr set up are answered here.
@@ -457,6 +514,8 @@ long Dispatch(long nr, const long* args, unsigned long ip, unsigned long* progra
       return EmulateSigprocmask(args, program_mask);
     case SYS_rt_sigsuspend:
       return EmulateSigsuspend(args);
+    case SYS_pause:
+      return SuspendUntilSignal(*program_mask);
     case SYS_prctl:
       return EmulatePrctl(args);
     default:

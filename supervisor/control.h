@@ -17,6 +17,7 @@
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -126,8 +127,9 @@ class Group {
   std::optional<int64_t> NextDeadline() const;
   // A replica (or a retired one) of this group ended; false if `pid` is not this group's.
   bool OnReaped(pid_t pid, int status, double cpu_s);
-  // A signal for this group's program, delivered at its next agreed step.
-  void PostSignal(int sig);
+  // A signal for this group's program, delivered at its next agreed step, with the siginfo
+  // its handler will see (the default: SI_USER from pid 0, a signal sent to nmr-run).
+  void PostSignal(int sig, const SignalInfo& info = {});
   // Every replica is being killed (the run stops).
   void KillAll();
   void KillLeftovers(const std::string& why);
@@ -198,6 +200,13 @@ class Group {
   void End();
   pid_t ParentVpid() const;
 
+  // timers.cc
+  TreeCall StartTimerCall(const Call& call);
+  itimerval RealTimer() const;
+  void SetRealTimer(const itimerval& value);
+  void FireTimers();
+  std::optional<int64_t> TimerDeadlineMs() const;
+
   // forensics.cc
   void Quarantine(Replica& r, const EngineAction& action, const DivergenceRecord& d);
   void WriteForensics(int healthy);
@@ -228,6 +237,7 @@ class Group {
   std::unique_ptr<Performer> performer_;
   bool replace_pending_ = false;      // an agreed execve: replace the replicas at the loop's top
   uint64_t signals_for_program_ = 0;  // bit (sig - 1): sent to it, not yet delivered
+  std::map<int, SignalInfo> signal_info_;  // ... and who sent them (the first of each)
   bool interrupting_ = false;         // the executor's call is being cut short for them
   int64_t signals_since_ms_ = 0;      // when the oldest of them arrived
   uint32_t spin_iterations_ = 0;      // how long to poll before sleeping (see StartReplicas)
@@ -267,6 +277,10 @@ class Group {
   std::vector<int> fork_fds_;  // per slot, the forked child's channel fd (kFork replies)
   pid_t forked_vpid_ = 0;      // the child of the fork in progress
   std::map<std::string, uint64_t> refused_;  // the performer's, once it is gone
+
+  // The real-time timer (timers.cc): CLOCK_MONOTONIC ns, 0 when disarmed.
+  int64_t timer_deadline_ns_ = 0;
+  int64_t timer_interval_ns_ = 0;
 };
 
 // The run: the program's tree of groups, signals sent to nmr-run, reaping, the report.
@@ -282,6 +296,8 @@ class Supervisor {
   // A group's own vote decided its end (its exit_status_).
   void OnGroupEnded(Group& group);
   pid_t NewVpid();
+  // Makes the loop go round again without waiting (a group changed another's state).
+  static void Wake() { g_event_word.fetch_add(1, std::memory_order_release); }
   // A group by virtual pid, running or a zombie; nullptr once its status was collected.
   Group* FindGroup(pid_t vpid);
 

@@ -101,6 +101,7 @@ std::optional<int64_t> Group::NextDeadline() const {
     }
   };
   earliest(NextFaultDeadline());
+  earliest(TimerDeadlineMs());
   if (engine_.finished() && !stopping_) {
     earliest(finished_at_ms_ + policy_.vote_timeout_ms);
   }

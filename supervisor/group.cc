@@ -55,6 +55,7 @@ void Group::Step() {
     return;
   }
   if (!stopping_) {
+    FireTimers();
     InjectTimedFaults();
     CheckClones();
     PollChannels();
@@ -68,14 +69,16 @@ void Group::Step() {
   }
 }
 
-void Group::PostSignal(int sig) {
+void Group::PostSignal(int sig, const SignalInfo& info) {
   if (ended_) {
     return;
   }
+  signal_info_.emplace(sig, info);  // a standard signal already pending keeps its first info
   if (signals_for_program_ == 0) {
     signals_since_ms_ = NowMs();
   }
   signals_for_program_ |= 1ULL << (sig - 1);
+  Supervisor::Wake();  // its step may have run already in this round of the loop
   if (executing_) {
     interrupting_ = true;
     if (!tree_waiting_) {
@@ -184,6 +187,8 @@ void Group::AfterPerformed() {
   if (signals_for_program_ != 0 &&
       (interrupting_ || NowMs() - signals_since_ms_ >= kSignalGraceMs)) {
     performer_->DeliverSignals(signals_for_program_, interrupting_);
+    performer_->outcome_to_fill().signal_info.merge(signal_info_);
+    signal_info_.clear();
     spdlog::debug("[v{} s{}] delivering signals {:#x} to the program", engine_.view(),
                   engine_.seq(), signals_for_program_);
     signals_for_program_ = 0;
@@ -368,6 +373,20 @@ void Group::WriteReply(int i, int fork_channel_fd, int fork_donor) {
   ch->reply.action = outcome.action;
   ch->reply.value = outcome.value;
   ch->reply.signals = outcome.signals;
+  for (int sig = 1; sig <= 64; ++sig) {
+    if ((outcome.signals & (1ULL << (sig - 1))) == 0) {
+      continue;
+    }
+    auto known = outcome.signal_info.find(sig);
+    if (known != outcome.signal_info.end()) {
+      ch->signal_info[sig - 1] = known->second;
+    } else {
+      // Sent by the program to itself (kill, raise), or SIGPIPE for its write.
+      bool to_thread = executing_call_.nr == SYS_tgkill || executing_call_.nr == SYS_tkill;
+      ch->signal_info[sig - 1] = {to_thread ? SI_TKILL : SI_USER, vpid_,
+                                  static_cast<int32_t>(getuid()), 0};
+    }
+  }
   ch->reply.flags = outcome.flags;
   if (fork_channel_fd >= 0) {
     ch->reply.flags |= kReplyFork | (static_cast<uint32_t>(fork_donor) << kReplyForkDonorShift);
@@ -494,9 +513,9 @@ void Group::Finish(const EngineAction& action) {
   } else {
     exit_status_ = leader.status;
   }
-  spdlog::debug("[v{} s{}] process {} ended: {}", action.view, action.seq, vpid_,
+  // Its parent hears of it once every replica is gone (End, tree.cc).
+  spdlog::debug("[v{} s{}] process {} decided its end: {}", action.view, action.seq, vpid_,
                 DescribeStatus(exit_status_));
-  run_.OnGroupEnded(*this);
 }
 
 // What a replica wrote to its own stdout/stderr before its shim was in (ld.so's messages):

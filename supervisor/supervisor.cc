@@ -140,6 +140,7 @@ void Supervisor::SetOutcome(const std::string& outcome, int exit_code) {
 // A group's own vote decided its end (exit_group, or death by a signal after its last vote).
 // The root group's end is the run's.
 void Supervisor::OnGroupEnded(Group& group) {
+  Wake();  // its parent may be waiting for it
   // Its children are init's now; init collects the ones already ended.
   for (auto& child : groups_) {
     if (child->parent_vpid_ == group.vpid_ && child->ended_) {
@@ -151,9 +152,16 @@ void Supervisor::OnGroupEnded(Group& group) {
     if (parent == nullptr || parent->ended_) {
       group.waited_ = true;
     } else if (group.exit_signal_to_parent_ != 0) {
-      parent->PostSignal(group.exit_signal_to_parent_);
+      int status = group.exit_status_;
+      SignalInfo info = {WIFSIGNALED(status) ? CLD_KILLED : CLD_EXITED, group.vpid_,
+                         static_cast<int32_t>(getuid()),
+                         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)};
+      parent->PostSignal(group.exit_signal_to_parent_, info);
     }
     return;
+  }
+  if (stopping_) {
+    return;  // the run was stopped (no majority, abort, a signal): its outcome is set
   }
   int status = group.exit_status_;
   if (WIFSIGNALED(status)) {

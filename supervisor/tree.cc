@@ -79,6 +79,7 @@ Group::TreeCall Group::StartTreeCall(const Call& call) {
       }
       return StartFork(call);
     case kPseudoSyscallForkDone:
+    case kPseudoSyscallSuspend:
     case SYS_wait4:
     case SYS_waitid:
       performer_->BeginAnswer(call);
@@ -135,6 +136,10 @@ Group::TreeCall Group::StartTreeCall(const Call& call) {
         return answer(-ESRCH);  // one thread per process
       }
       return SignalGroups(call, static_cast<pid_t>(a[0]), static_cast<int>(a[2]));
+    case SYS_alarm:
+    case SYS_getitimer:
+    case SYS_setitimer:
+      return StartTimerCall(call);
     default:
       return TreeCall::kNotMine;
   }
@@ -178,7 +183,8 @@ Group::TreeCall Group::SignalGroups(const Call& call, pid_t pid, int sig) {
     } else {
       spdlog::debug("process {} sends SIG{} to process {}", vpid_, sigabbrev_np(sig),
                     group->vpid_);
-      group->PostSignal(sig);
+      int32_t code = call.nr == SYS_kill ? SI_USER : SI_TKILL;
+      group->PostSignal(sig, {code, vpid_, static_cast<int32_t>(getuid()), 0});
     }
   }
   outcome.value = found ? 0 : -ESRCH;
@@ -291,6 +297,14 @@ bool Group::PollTreeCall() {
       return false;
     }
     outcome.value = static_cast<int64_t>(a[0]) < 0 ? static_cast<int64_t>(a[0]) : forked_vpid_;
+    return true;
+  }
+  if (call.nr == kPseudoSyscallSuspend) {
+    if ((signals_for_program_ & ~a[0]) == 0) {
+      return false;
+    }
+    interrupting_ = true;  // the pending signals go with this reply
+    outcome.value = 0;
     return true;
   }
   // wait4(pid, status, options, rusage) or waitid(idtype, id, infop, options, rusage).

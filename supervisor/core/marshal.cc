@@ -285,8 +285,8 @@ EffectiveSpec RefineSpec(long nr, const uint64_t args[6]) {
     out.spec.arg_count = 1;
     out.spec.args[0] = kScalarArg;
   }
-  if (nr == kPseudoSyscallForkDone) {
-    out.spec.name = "nmr_fork_done";
+  if (nr == kPseudoSyscallForkDone || nr == kPseudoSyscallSuspend) {
+    out.spec.name = nr == kPseudoSyscallForkDone ? "nmr_fork_done" : "nmr_sigsuspend";
     out.spec.cls = SyscallClass::kSpecial;
     out.spec.arg_count = 1;
     out.spec.args[0] = kScalarArg;

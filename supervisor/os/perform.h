@@ -26,6 +26,9 @@ struct Outcome {
   uint64_t signals = 0;          // bit (sig - 1): signals every replica queues on itself
   uint32_t flags = 0;            // kReplyInterrupted | kReplyRestartable
   bool replace_program = false;  // an agreed execve passed its checks: start the new program
+  // The siginfo of signals sent by others (sig -> info); the rest were sent by the program to
+  // itself, or by the kernel for its call (SIGPIPE).
+  std::map<int, SignalInfo> signal_info;
   std::vector<std::pair<uint64_t, std::vector<uint8_t>>> writes;  // replica address, bytes
 };
 

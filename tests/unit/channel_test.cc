@@ -42,7 +42,9 @@ TEST(ChannelTest, OffsetsAreAsPinned) {
   EXPECT_EQ(offsetof(Channel, clone_pid), 4408u);
   EXPECT_EQ(offsetof(Channel, sigframe_end), 4416u);
   EXPECT_EQ(offsetof(Reply, fork_channel_fd), 28u);
-  EXPECT_EQ(sizeof(Channel), 4480u);  // 4424 bytes, rounded up to the 64-byte alignment
+  EXPECT_EQ(offsetof(Channel, signal_info), 4424u);
+  EXPECT_EQ(sizeof(Channel), 5504u);  // 5448 bytes, rounded up to the 64-byte alignment
+  EXPECT_EQ(kChannelSize, 8192u);
   EXPECT_EQ(alignof(Channel), 64u);
 }
 

@@ -487,6 +487,8 @@ TEST(SyscallTableTest, VirtualSignatures) {
       {"getpgrp", ""},
       {"getpgid", "pid"},
       {"getsid", "pid"},
+      {"setpgid", "pid, pid"},
+      {"setsid", ""},
       {"getrandom", "out[a1]->ret, scalar, scalar"},
       {"clock_gettime", "scalar, out16"},
       {"clock_getres", "scalar, out16?"},
@@ -530,6 +532,9 @@ TEST(SyscallTableTest, SpecialSignatures) {
       {"getpeername", "fd, ptr, ptr"},
       {"getsockopt", "fd, scalar, scalar, ptr, ptr"},
       {"recvfrom", "fd, out[a2]->ret, scalar, scalar, ptr, ptr"},
+      {"alarm", "scalar"},
+      {"getitimer", "scalar, out32"},
+      {"setitimer", "scalar, in32, out32?"},
   };
   EXPECT_EQ(NamesOfClass(SyscallClass::kSpecial).size(), expected.size());
   for (const auto& [name, signature] : expected) {
@@ -549,14 +554,15 @@ TEST(SyscallTableTest, LocalAndShimListsAreExact) {
       // Threads, sleeps and the replica's own signal return.
       "futex", "futex_waitv", "sched_yield", "set_robust_list", "get_robust_list",
       "set_tid_address", "rt_sigreturn", "restart_syscall",
-      "arch_prctl", "pause", "sigaltstack", "rt_sigpending", "rt_sigtimedwait",
+      "arch_prctl", "sigaltstack", "rt_sigpending", "rt_sigtimedwait",
       // Timers and scheduling queries.
-      "getitimer", "setitimer", "alarm", "sched_getparam", "sched_getscheduler",
+      "sched_getparam", "sched_getscheduler",
       "sched_get_priority_max", "sched_get_priority_min"};
   // clang-format on
   EXPECT_EQ(NamesOfClass(SyscallClass::kLocal), local);
   EXPECT_EQ(NamesOfClass(SyscallClass::kShimEmulated),
-            (std::set<std::string>{"rt_sigaction", "rt_sigprocmask", "rt_sigsuspend", "prctl"}));
+            (std::set<std::string>{"rt_sigaction", "rt_sigprocmask", "rt_sigsuspend", "pause",
+                                   "prctl"}));
   EXPECT_EQ(NamesOfClass(SyscallClass::kVoteThenLocal),
             (std::set<std::string>{"exit", "exit_group"}));
   EXPECT_EQ(Signature("exit_group"), "scalar");
