@@ -138,6 +138,9 @@ std::vector<Case> MakeCases() {
   // readline's wait: pselect6 with a signal mask (issue: interactive programs saw EOF).
   cases.push_back({.name = "pselect_with_sigmask_pipe", .argv = {Prog("pselect_mask")},
                    .stdin_pipe = std::string("one\ntwo\n")});
+  for (Case& c : TreeCases(in, bin_in)) {
+    cases.push_back(std::move(c));
+  }
   return cases;
 }
 

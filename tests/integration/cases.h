@@ -38,5 +38,8 @@ struct Case {
 inline void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 const std::vector<Case>& Cases();
+// Cases that start processes (tree_cases.cc), over the table's inputs.
+std::vector<Case> TreeCases(const std::pair<std::string, std::string>& in,
+                            const std::pair<std::string, std::string>& bin_in);
 
 }  // namespace nmr::test
