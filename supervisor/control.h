@@ -213,6 +213,7 @@ class Group {
 
   // faults.cc
   bool IsRoot() const;
+  bool FaultIsMine(const FaultSpec& fault) const;
   void InjectAtVote(int r);
   void InjectTimedFaults();
   std::optional<int64_t> NextFaultDeadline() const;

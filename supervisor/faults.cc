@@ -10,17 +10,24 @@
 
 namespace nmr {
 
-// Faults are injected into the program nmr-run started (the root group).
 bool Group::IsRoot() const { return &run_.root() == this; }
 
-void Group::InjectAtVote(int i) {
-  if (!IsRoot()) {
-    return;
+// A fault is for the program nmr-run started, or (program=NAME) for the first process
+// running NAME when the fault is due.
+bool Group::FaultIsMine(const FaultSpec& fault) const {
+  if (!fault.program) {
+    return IsRoot();
   }
+  auto base = [](const std::string& path) { return path.substr(path.rfind('/') + 1); };
+  return !ended_ && (base(plan_.path) == *fault.program ||
+                     (!argv_.empty() && base(argv_[0]) == *fault.program));
+}
+
+void Group::InjectAtVote(int i) {
   Replica& r = replicas_[i];
   for (size_t f = 0; f < policy_.faults.size(); ++f) {
     const FaultSpec& fault = policy_.faults[f];
-    if (fault_done_[f] || fault.after_ms || fault.replica != i) {
+    if (fault_done_[f] || fault.after_ms || fault.replica != i || !FaultIsMine(fault)) {
       continue;
     }
     uint64_t count =
@@ -44,12 +51,9 @@ void Group::InjectAtVote(int i) {
 
 std::optional<int64_t> Group::NextFaultDeadline() const {
   std::optional<int64_t> next;
-  if (!IsRoot()) {
-    return next;
-  }
   for (size_t f = 0; f < policy_.faults.size(); ++f) {
     const FaultSpec& fault = policy_.faults[f];
-    if (!fault_done_[f] && fault.after_ms) {
+    if (!fault_done_[f] && fault.after_ms && FaultIsMine(fault)) {
       int64_t at = run_.started_ms_ + static_cast<int64_t>(*fault.after_ms);
       next = next ? std::min(*next, at) : at;
     }
@@ -58,13 +62,11 @@ std::optional<int64_t> Group::NextFaultDeadline() const {
 }
 
 void Group::InjectTimedFaults() {
-  if (!IsRoot()) {
-    return;
-  }
   int64_t elapsed = NowMs() - run_.started_ms_;
   for (size_t f = 0; f < policy_.faults.size(); ++f) {
     const FaultSpec& fault = policy_.faults[f];
-    if (fault_done_[f] || !fault.after_ms || elapsed < static_cast<int64_t>(*fault.after_ms)) {
+    if (fault_done_[f] || !fault.after_ms || elapsed < static_cast<int64_t>(*fault.after_ms) ||
+        !FaultIsMine(fault)) {
       continue;
     }
     fault_done_[f] = true;
@@ -94,8 +96,10 @@ void Group::Inject(size_t f, int i) {
   InjectionOutcome outcome = InjectFault(r.process.pid, fault, seed, r.process.channel_inode);
   std::string when = fault.after_ms ? std::to_string(*fault.after_ms) + " ms"
                                     : "vote " + std::to_string(r.votes);
-  std::string note = std::string(FaultKindName(fault.kind)) + ": replica " + std::to_string(i) +
-                     ", " + when + ", seed " + std::to_string(seed) + ": " +
+  std::string where =
+      IsRoot() ? "" : "process " + std::to_string(vpid_) + " (" + *fault.program + "), ";
+  std::string note = std::string(FaultKindName(fault.kind)) + ": " + where + "replica " +
+                     std::to_string(i) + ", " + when + ", seed " + std::to_string(seed) + ": " +
                      (outcome.injected ? "" : "not injected: ") + outcome.what;
   spdlog::info("[v{} s{}] injected {}", engine_.view(), engine_.seq(), note);
   report_.injected.push_back(note);

@@ -87,8 +87,8 @@ constexpr std::string_view kForensicsKeys[] = {"dir"};
 constexpr std::string_view kVoteKeys[] = {"timeout_ms"};
 constexpr std::string_view kVoteLaterKeys[] = {"compare"};
 constexpr std::string_view kLogKeys[] = {"level", "file"};
-constexpr std::string_view kFaultKeys[] = {"kind", "replica", "at_vote", "after_ms", "syscall",
-                                           "register", "bit", "region", "seed"};
+constexpr std::string_view kFaultKeys[] = {"kind",     "replica", "at_vote", "after_ms", "syscall",
+                                           "register", "bit",     "region",  "seed",     "program"};
 
 constexpr KeySet kTopKeySet{kTopKeys, kTopLaterKeys};
 constexpr KeySet kVoteKeySet{kVoteKeys, kVoteLaterKeys};
@@ -222,6 +222,13 @@ Problem SetFaultField(std::string_view key, std::string_view value, FaultSpec* f
       names[i] = kFaultRegisters[i];
     }
     return "expected one of " + Join(names) + "; got " + Quote(value);
+  }
+  if (key == "program") {
+    if (value.empty() || value.find('/') != std::string_view::npos) {
+      return "expected a program's name without a directory (sort, python3), got " + Quote(value);
+    }
+    fault->program = std::string(value);
+    return std::nullopt;
   }
   if (key == "syscall") {
     long nr = SyscallNumber(std::string(value).c_str());

@@ -25,6 +25,9 @@ struct FaultSpec {
   enum class Kind { kCorruptVote, kKill, kStop, kBitflipRegister, kBitflipMemory };
   Kind kind = Kind::kCorruptVote;
   int replica = 0;  // which replica (0-based slot)
+  // Which process: the first group running this program (its file's name, or argv[0]'s last
+  // component) when the fault is due. Unset: the program nmr-run started.
+  std::optional<std::string> program;
   // When: that replica's K-th vote (counted from 1), or T ms into the run, wherever the
   // replica then is. Neither given: at_vote 1.
   std::optional<uint64_t> at_vote;

@@ -225,6 +225,28 @@ TEST_P(SigkillNmrRun, ReplicasDieWithIt) {
   ExpectNothingLeftBehind(shm_before);
 }
 
+// The same in the middle of a pipeline: every process of the tree (bash, seq, cat, each as
+// three replicas, forked by replicas with CLONE_PARENT) dies with nmr-run.
+TEST(SigkillNmrRunTree, EveryProcessOfAPipelineDiesWithIt) {
+  TempDir tmp;
+  ReapAll(In(seconds(10)));
+  const std::set<std::string> shm_before = NmrShmEntries();
+  Started nmr;
+  ASSERT_NO_FATAL_FAILURE(StartUntilFirstLine(
+      nmr, UnderNmr(3, tmp.path() / "report.json", {"bash", "-c", "seq 1 1000000000 | cat"}),
+      tmp.path()));
+  ASSERT_EQ(kill(nmr.pid, SIGKILL), 0);
+  std::optional<ExitStatus> status = WaitFor(nmr.pid, In(seconds(30)));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, Killed(SIGKILL));
+  ReapResult reap = ReapAll(In(seconds(20)));
+  std::string survivors;
+  for (const std::string& s : reap.survivors) survivors += "\n  " + s;
+  EXPECT_TRUE(reap.survivors.empty()) << "still alive after nmr-run was SIGKILLed:" << survivors;
+  EXPECT_GE(reap.reaped, 9) << "bash, seq and cat, three replicas each";
+  ExpectNothingLeftBehind(shm_before);
+}
+
 INSTANTIATE_TEST_SUITE_P(Programs, SigkillNmrRun, ::testing::Combine(::testing::Bool(), ::testing::Values(1, 3, 5)),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param) ? "busy_writer" : "blocked_reader") + "_n" +

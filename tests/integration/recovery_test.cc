@@ -128,6 +128,28 @@ TEST(Recovery, AKillThenARegisterFlipAreBothCorrected) {
   EXPECT_EQ(LastViewMembers(o.report), (std::vector<int>{0, 1, 2}));
 }
 
+// Process trees: a fault in one process of a pipeline (the first sort, chosen by program=)
+// is masked and that process's group recovers by cloning, while bash, uniq and the second
+// sort go on; the output is the native one.
+TEST(Recovery, AFaultInAChildProcessIsMaskedWhileTheTreeGoesOn) {
+  std::string input;
+  for (int i = 0; i < 3000; ++i) input += "line " + std::to_string(i * 7919 % 1000) + "\n";
+  Outcome o = RunBoth({"bash", "-c", "sort in.txt | uniq -c | sort -rn | head -50"}, 3,
+                      {"--inject",
+                       "kind=bitflip-register,program=sort,replica=1,at_vote=12,register=rip,"
+                       "bit=40,seed=3"},
+                      "", input);
+  EXPECT_EQ(o.nmr.status, o.native.status) << o.nmr.err;
+  ExpectSameBytes("stdout", o.native.out, o.nmr.out);
+  ASSERT_TRUE(o.report.is_object());
+  ASSERT_EQ(o.report["injected"].size(), 1u);
+  const std::string injected = o.report["injected"][0];
+  EXPECT_NE(injected.find("(sort), replica 1"), std::string::npos) << injected;
+  EXPECT_NE(injected.find("rip bit 40"), std::string::npos) << injected;
+  EXPECT_EQ(Reasons(o.report), (std::vector<std::string>{"crashed"}));
+  ExpectAllRecovered(o.report, 1);
+}
+
 TEST(Recovery, AClonesCarriesItsDonorsSignalStatePendingSignalAndAltStack) {
   // Killed while SIGUSR1 is blocked and pending: a clone without the pending signal, the
   // handler or the alternate stack would print something else after the unblock, and be

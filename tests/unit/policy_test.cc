@@ -165,8 +165,13 @@ TEST(PolicyTest, FaultKindsAndTheirKeys) {
       "  - {kind: bitflip-register, replica: 1, after_ms: 150, register: rip, bit: 3, seed: 9}\n"
       "  - {kind: bitflip-memory, region: heap, at_vote: 7}\n"
       "  - {kind: stop, replica: 2, after_ms: 0}\n"
-      "  - {kind: kill, at_vote: 4, syscall: write}\n");
+      "  - {kind: kill, at_vote: 4, syscall: write, program: sort}\n");
   ASSERT_EQ(p.faults.size(), 4u);
+  EXPECT_EQ(p.faults[3].program, "sort");
+  EXPECT_FALSE(p.faults[0].program.has_value());
+  EXPECT_EQ(ErrorOf("faults:\n  - {kind: kill, program: /usr/bin/sort}\n"),
+            "p.yaml:2: faults[0].program: expected a program's name without a directory (sort, "
+            "python3), got '/usr/bin/sort'");
   EXPECT_EQ(p.faults[0].kind, FaultSpec::Kind::kBitflipRegister);
   EXPECT_EQ(p.faults[0].after_ms, 150u);
   EXPECT_EQ(std::string(kFaultRegisters[p.faults[0].register_index]), "rip");
@@ -234,7 +239,7 @@ TEST(PolicyTest, UnknownKeys) {
             "p.yaml:3: log.format: unknown key (known: level, file)");
   EXPECT_EQ(ErrorOf("faults:\n  - kind: corrupt-vote\n  - kind: corrupt-vote\n    when: 3\n"),
             "p.yaml:4: faults[1].when: unknown key (known: kind, replica, at_vote, after_ms, "
-            "syscall, register, bit, region, seed)");
+            "syscall, register, bit, region, seed, program)");
   EXPECT_EQ(ErrorOf("Replicas: 3"),
             "p.yaml:1: Replicas: unknown key (known: replicas, vote, on_divergence, max_restarts, scrub, forensics, log, report, faults)");
 }
@@ -267,7 +272,7 @@ TEST(PolicyTest, FaultsList) {
             "p.yaml:1: faults: expected a list of faults, got 'corrupt-vote'");
   EXPECT_EQ(ErrorOf("faults:\n  - corrupt-vote\n"),
             "p.yaml:2: faults[0]: expected a map (kind, replica, at_vote, after_ms, syscall, register, "
-            "bit, region, seed), got 'corrupt-vote'");
+            "bit, region, seed, program), got 'corrupt-vote'");
   EXPECT_EQ(ErrorOf("faults:\n  - {kind: corrupt-vote}\n  - {replica: 1}\n"),
             "p.yaml:3: faults[1].kind: missing (required; one of kill, stop, bitflip-register, "
             "bitflip-memory, corrupt-vote)");
