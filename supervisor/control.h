@@ -136,6 +136,7 @@ class Group {
   bool finished() const { return engine_.finished(); }
   void ForwardEarlyOutput();
   void AddCpuTimes(std::vector<double>* cpu_s) const;
+  ProcessRecord Record() const;
   const std::map<std::string, uint64_t>& refused() const;
   void ForgetExecutor();
 
@@ -272,6 +273,7 @@ class Group {
   int exit_signal_to_parent_ = SIGCHLD;  // clone's CSIGNAL (0: none)
   bool vfork_ = false;    // its parent's fork returns once it has exec'd or ended
   int execs_ = 0;
+  uint64_t votes_ = 0;
   bool ended_ = false;    // its end was decided and every replica is gone: a zombie
   bool waited_ = false;   // its parent collected its status (or nobody will)
   bool tree_waiting_ = false;  // the agreed call waits for the tree (wait4, a fork's end)

@@ -125,7 +125,9 @@ void Group::ForgetExecutor() {
   }
 }
 
-void Group::RecordView() { report_.views.push_back({engine_.view(), engine_.Members()}); }
+void Group::RecordView() {
+  report_.views.push_back({vpid_, engine_.view(), engine_.Members()});
+}
 
 bool IsRunnable(pid_t pid) { return ReadProcStat(pid).state == 'R'; }
 
@@ -234,6 +236,7 @@ void Group::KillLeftovers(const std::string& why) {
     d.reason = "hung";
     d.detail = why + (IsStopped(r.process.pid) ? " (stopped)" : "");
     spdlog::warn("[v{} s{}] replica {} {}: killed", d.view, d.seq, i, d.detail);
+    d.process = vpid_;
     report_.divergences.push_back(d);
     kill(r.process.pid, SIGKILL);
   }
@@ -314,6 +317,7 @@ void Group::Execute(const EngineAction& action) {
   Replica& leader = replicas_[action.replica];
   const Call& call = leader.call;
   report_.votes_total++;
+  votes_++;
   report_.votes_by_syscall[call.spec.name != nullptr ? call.spec.name : SyscallName(call.nr)]++;
   spdlog::debug("[v{} s{}] agreed: {}", action.view, action.seq, DescribeCall(call));
   // The leader's call is copied: its slot may be refilled before the stragglers are judged.
@@ -447,6 +451,7 @@ void Group::Kill(const EngineAction& action) {
     }
     spdlog::warn("[v{} s{}] replica {} {}: {} ({}); {} replica(s) left", action.view, action.seq,
                  action.replica, d.reason, d.syscall, d.detail, engine_.Members().size());
+    d.process = vpid_;
     report_.divergences.push_back(d);
   }
   bool quarantine = policy_.EffectiveOnDivergence() == OnDivergence::kQuarantine &&
@@ -493,6 +498,7 @@ void Group::RecordNoMajority(const EngineAction& action) {
       d.syscall = "none";
       d.detail = "had not voted";
     }
+    d.process = vpid_;
     report_.divergences.push_back(d);
   }
 }

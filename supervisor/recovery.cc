@@ -290,6 +290,7 @@ bool Group::StartClone(const PendingRestart& restart, int donor, int verified_wi
   engine_.OnJoin(slot, donor);
   RecordView();
   RecoveryRecord record = check;
+  record.process = vpid_;
   record.seq = engine_.seq();
   record.view_before = restart.view;
   record.view_after = engine_.view();

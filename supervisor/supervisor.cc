@@ -184,6 +184,7 @@ int Supervisor::Conclude() {
       report_.refused[what] += count;
     }
     group->AddCpuTimes(&report_.cpu_s);
+    report_.processes.push_back(group->Record());
   }
   report_.wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

@@ -393,6 +393,16 @@ bool Group::PollTreeCall() {
   return true;
 }
 
+ProcessRecord Group::Record() const {
+  ProcessRecord record{vpid_, parent_vpid_, argv_, {}, {}, votes_, execs_};
+  if (ended_ && WIFSIGNALED(exit_status_)) {
+    record.exit_signal = WTERMSIG(exit_status_);
+  } else if (ended_) {
+    record.exit_code = WEXITSTATUS(exit_status_);
+  }
+  return record;
+}
+
 // Every replica of a forked group has reported in or was dropped.
 bool Group::Born() const {
   return std::none_of(replicas_.begin(), replicas_.end(),

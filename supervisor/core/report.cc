@@ -17,7 +17,8 @@ nlohmann::json ToJson(const Report& report) {
   j["votes"] = {{"total", report.votes_total}, {"by_syscall", report.votes_by_syscall}};
   j["divergences"] = nlohmann::json::array();
   for (const DivergenceRecord& d : report.divergences) {
-    j["divergences"].push_back({{"seq", d.seq},
+    j["divergences"].push_back({{"process", d.process},
+                                {"seq", d.seq},
                                 {"view", d.view},
                                 {"replica", d.replica},
                                 {"syscall", d.syscall},
@@ -26,12 +27,13 @@ nlohmann::json ToJson(const Report& report) {
   }
   j["views"] = nlohmann::json::array();
   for (const ViewRecord& v : report.views) {
-    j["views"].push_back({{"view", v.view}, {"members", v.members}});
+    j["views"].push_back({{"process", v.process}, {"view", v.view}, {"members", v.members}});
   }
   j["restarts"] = report.restarts;
   j["recoveries"] = nlohmann::json::array();
   for (const RecoveryRecord& r : report.recoveries) {
-    j["recoveries"].push_back({{"seq", r.seq},
+    j["recoveries"].push_back({{"process", r.process},
+                               {"seq", r.seq},
                                {"view_before", r.view_before},
                                {"view_after", r.view_after},
                                {"slot", r.slot},
@@ -57,6 +59,21 @@ nlohmann::json ToJson(const Report& report) {
   j["execs"] = report.execs;
   j["injected"] = report.injected;
   j["refused"] = report.refused;
+  j["processes"] = nlohmann::json::array();
+  for (const ProcessRecord& p : report.processes) {
+    nlohmann::json exit = nullptr;
+    if (p.exit_signal) {
+      exit = {{"signal", *p.exit_signal}};
+    } else if (p.exit_code) {
+      exit = {{"code", *p.exit_code}};
+    }
+    j["processes"].push_back({{"pid", p.pid},
+                              {"parent", p.parent},
+                              {"argv", p.argv},
+                              {"exit", exit},
+                              {"votes", p.votes},
+                              {"execs", p.execs}});
+  }
   j["wall_s"] = report.wall_s;
   j["cpu_s"] = report.cpu_s;
   return j;

@@ -11,7 +11,10 @@
 
 namespace nmr {
 
+// Records of one process of the tree say which (`process`: its virtual pid; the program
+// nmr-run started has nmr-run's pid).
 struct DivergenceRecord {
+  int process = 0;
   uint64_t seq = 0;
   uint32_t view = 0;
   int replica = -1;
@@ -22,6 +25,7 @@ struct DivergenceRecord {
 
 // One restart by cloning: slot `slot` got a clone of `donor` at step `seq`.
 struct RecoveryRecord {
+  int process = 0;
   uint64_t seq = 0;
   uint32_t view_before = 0;  // the view that dropped the faulty replica
   uint32_t view_after = 0;   // the view the clone joined
@@ -46,8 +50,20 @@ struct ScrubRecord {
 };
 
 struct ViewRecord {
+  int process = 0;
   uint32_t view = 0;
   std::vector<int> members;
+};
+
+// One process of the program's tree: a replica group.
+struct ProcessRecord {
+  int pid = 0;     // virtual
+  int parent = 0;  // virtual; 0 for the program nmr-run started
+  std::vector<std::string> argv;  // of its last program (after any execve)
+  std::optional<int> exit_code;
+  std::optional<int> exit_signal;
+  uint64_t votes = 0;
+  int execs = 0;
 };
 
 struct Report {
@@ -70,6 +86,7 @@ struct Report {
   int execs = 0;  // execve calls that replaced the program
   std::vector<std::string> injected;  // "replica R, vote K (or T ms): what was done"
   std::map<std::string, uint64_t> refused;  // "syscall: what" -> count (ENOSYS, ENOTTY, ...)
+  std::vector<ProcessRecord> processes;  // the tree, in the order the processes started
   double wall_s = 0;
   std::vector<double> cpu_s;  // per replica, user + system
 };

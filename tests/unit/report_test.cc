@@ -18,10 +18,12 @@ Report SampleReport() {
   r.exit_code = 0;
   r.votes_total = 7;
   r.votes_by_syscall = {{"write", 1}, {"openat", 4}, {"exit_group", 2}};
-  r.divergences.push_back({12, 1, 2, "write", "diverged", "write differs from the majority"});
-  r.divergences.push_back({30, 2, 0, "death", "crashed", "killed by SIGSEGV"});
-  r.views.push_back({0, {0, 1, 2}});
-  r.views.push_back({1, {0, 1}});
+  r.divergences.push_back({100, 12, 1, 2, "write", "diverged", "write differs from the majority"});
+  r.divergences.push_back({101, 30, 2, 0, "death", "crashed", "killed by SIGSEGV"});
+  r.views.push_back({100, 0, {0, 1, 2}});
+  r.views.push_back({100, 1, {0, 1}});
+  r.processes.push_back({100, 0, {"bash", "-c", "sort | head"}, 0, {}, 40, 0});
+  r.processes.push_back({101, 100, {"sort"}, {}, 11, 12, 1});
   r.restarts = 1;
   r.injected = {"corrupt-vote: replica 2, vote 12 (write)"};
   r.wall_s = 0.25;
@@ -60,14 +62,28 @@ TEST(ReportTest, DivergencesAreAListOfRecords) {
   EXPECT_EQ(d["syscall"], "write");
   EXPECT_EQ(d["reason"], "diverged");
   EXPECT_EQ(d["detail"], "write differs from the majority");
+  EXPECT_EQ(d["process"], 100);
+  EXPECT_EQ(j["divergences"][1]["process"], 101);
   EXPECT_EQ(j["divergences"][1]["syscall"], "death");
   EXPECT_EQ(j["divergences"][1]["reason"], "crashed");
+}
+
+TEST(ReportTest, ProcessesFormTheTree) {
+  json j = ToJson(SampleReport());
+  ASSERT_EQ(j["processes"].size(), 2u);
+  EXPECT_EQ(j["processes"][0],
+            (json{{"pid", 100}, {"parent", 0}, {"argv", {"bash", "-c", "sort | head"}},
+                  {"exit", {{"code", 0}}}, {"votes", 40}, {"execs", 0}}));
+  EXPECT_EQ(j["processes"][1]["parent"], 100);
+  EXPECT_EQ(j["processes"][1]["exit"], (json{{"signal", 11}}));
+  EXPECT_EQ(j["processes"][1]["execs"], 1);
 }
 
 TEST(ReportTest, ViewsListTheirMembers) {
   json j = ToJson(SampleReport());
   ASSERT_EQ(j["views"].size(), 2u);
   EXPECT_EQ(j["views"][0]["view"], 0);
+  EXPECT_EQ(j["views"][0]["process"], 100);
   EXPECT_EQ(j["views"][0]["members"], json::array({0, 1, 2}));
   EXPECT_EQ(j["views"][1]["members"], json::array({0, 1}));
 }
