@@ -148,10 +148,10 @@ TEST(Recovery, AFaultInAChildProcessIsMaskedWhileTheTreeGoesOn) {
   EXPECT_NE(injected.find("rip bit 40"), std::string::npos) << injected;
   EXPECT_EQ(Reasons(o.report), (std::vector<std::string>{"crashed"}));
   ExpectAllRecovered(o.report, 1);
-  // The report's tree: bash and its three children; the fault and its recovery were the
+  // The report's tree: bash and its four children; the fault and its recovery were the
   // first sort's.
   const nlohmann::json& processes = o.report["processes"];
-  ASSERT_EQ(processes.size(), 4u) << processes.dump();
+  ASSERT_EQ(processes.size(), 5u) << processes.dump();
   EXPECT_EQ(processes[1]["argv"][0], "sort");
   EXPECT_EQ(processes[1]["parent"], processes[0]["pid"]);
   EXPECT_EQ(o.report["divergences"][0]["process"], processes[1]["pid"]);
