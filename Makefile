@@ -29,6 +29,7 @@ bench: build
 	$(BUILD)/bin/nmr_vote_path_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	./bench/run.sh $(BUILD)
 	./bench/recovery.sh $(BUILD)
+	./bench/processes.sh $(BUILD)
 
 # make fuzz: the containment fuzzer (tests/fuzz/README.md): a clang + libFuzzer build of
 # its own in FUZZ_BUILD, run for FUZZ_SECONDS. Installs clang if it is missing.

@@ -383,12 +383,12 @@ TEST(FaultSpecTest, Bad) {
             "corrupt-vote; got 'bitflip'");
   EXPECT_EQ(InjectErrorOf("kind=corrupt-vote,when=5"),
             "--inject: when: unknown key (known: kind, replica, at_vote, after_ms, syscall, "
-            "register, bit, region, seed)");
+            "register, bit, region, seed, program)");
   EXPECT_EQ(InjectErrorOf("kind=corrupt-vote,replica"),
             "--inject: replica: expected replica=VALUE");
   EXPECT_EQ(InjectErrorOf("corrupt-vote"),
             "--inject: corrupt-vote: unknown key (known: kind, replica, at_vote, after_ms, syscall, "
-            "register, bit, region, seed)");
+            "register, bit, region, seed, program)");
   EXPECT_EQ(InjectErrorOf("kind=corrupt-vote,replica=1,replica=2"),
             "--inject: replica: duplicate key");
   EXPECT_EQ(InjectErrorOf(""), "--inject: expected KEY=VALUE[,KEY=VALUE...], got ''");
