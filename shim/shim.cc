@@ -357,9 +357,87 @@ bool ShouldRestart(int sig, uint32_t flags, unsigned long program_mask) {
   return (action.flags & SA_RESTART) != 0 && (flags & kReplyRestartable) != 0;
 }
 
+// Whether `sig`, pending, would run a handler or end the process under `mask` (a signal
+// that is ignored, explicitly or by default, would not wake a sigsuspend).
+bool Deliverable(int sig, unsigned long mask) {
+  if ((mask & (1UL << (sig - 1))) != 0) {
+    return false;
+  }
+  KernelSigaction action = {};
+  GateSyscall(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&action), 8);
+  if (action.handler == SIG_IGN) {
+    return false;
+  }
+  if (action.handler == SIG_DFL) {
+    return sig != SIGCHLD && sig != SIGCONT && sig != SIGURG && sig != SIGWINCH;
+  }
+  return true;
+}
+
+// The signal mask a call installs while it waits (pselect6, ppoll, epoll_pwait): false if it
+// has none. The supervisor marshalled it, so it was readable when the call was voted.
+// Reads the program's memory without faulting on a bad pointer (the call gets EFAULT from the
+// supervisor then, as natively).
+bool ReadOwnMemory(long address, void* out, unsigned long size) {
+  struct {
+    void* base;
+    unsigned long length;
+  } local = {out, size}, remote = {reinterpret_cast<void*>(address), size};
+  long pid = GateSyscall(SYS_getpid);
+  return GateSyscall(SYS_process_vm_readv, pid, reinterpret_cast<long>(&local), 1,
+                     reinterpret_cast<long>(&remote), 1, 0) == static_cast<long>(size);
+}
+
+bool CallWaitMask(long nr, const long* args, unsigned long* mask) {
+  long set = 0;
+  switch (nr) {
+    case SYS_pselect6:
+      if (args[5] == 0 || !ReadOwnMemory(args[5], &set, sizeof set)) {
+        return false;
+      }
+      break;
+    case SYS_ppoll:
+      set = args[3];
+      break;
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2:
+      set = args[4];
+      break;
+    default:
+      return false;
+  }
+  if (set == 0 || !ReadOwnMemory(set, mask, sizeof *mask)) {
+    return false;
+  }
+  *mask &= ~kSigsysBit;
+  return true;
+}
+
+// A signal already pending in this replica (delivered with an earlier reply while the
+// program's mask blocked it) that the call's wait mask lets through: natively the call
+// returns EINTR at once, after its handler ran under that mask. Returns that result, or 0.
+long TakePendingUnderWaitMask(unsigned long program_mask, unsigned long wait_mask) {
+  unsigned long pending = 0;
+  GateSyscall(SYS_rt_sigpending, reinterpret_cast<long>(&pending), 8);
+  for (int sig = 1; sig <= 64; ++sig) {
+    unsigned long bit = 1UL << (sig - 1);
+    if ((pending & bit) != 0 && (program_mask & bit) != 0 && Deliverable(sig, wait_mask)) {
+      return GateSyscall(SYS_rt_sigsuspend, reinterpret_cast<long>(&wait_mask), 8);
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 long Vote(long nr, const long* args, unsigned long ip, unsigned long program_mask) {
+  unsigned long wait_mask;
+  bool has_wait_mask = CallWaitMask(nr, args, &wait_mask);
+  if (has_wait_mask) {
+    if (long interrupted = TakePendingUnderWaitMask(program_mask, wait_mask)) {
+      return interrupted;
+    }
+  }
   Reply reply = Exchange(nr, args, ip);
   if (reply.action == ReplyAction::kFork) {
     int channel_fd = reply.fork_channel_fd;
@@ -369,9 +447,20 @@ long Vote(long nr, const long* args, unsigned long ip, unsigned long program_mas
     return result;
   }
   int first_signal = QueueReplySignals(reply);
-  if ((reply.flags & kReplyInterrupted) != 0 && first_signal != 0 &&
-      ShouldRestart(first_signal, reply.flags, program_mask)) {
-    return kRestartCall;
+  if ((reply.flags & kReplyInterrupted) != 0 && first_signal != 0) {
+    if (has_wait_mask) {
+      // The call's own mask was in force while it waited (make's pselect6 lets SIGCHLD in
+      // only there): a signal it lets through but the program's mask blocks runs its handler
+      // now, under that mask, as the kernel does before the call returns EINTR.
+      if (long interrupted = TakePendingUnderWaitMask(program_mask, wait_mask)) {
+        return interrupted;
+      }
+      if (ShouldRestart(first_signal, reply.flags, wait_mask)) {
+        return kRestartCall;
+      }
+    } else if (ShouldRestart(first_signal, reply.flags, program_mask)) {
+      return kRestartCall;
+    }
   }
   switch (reply.action) {
     case ReplyAction::kReturn:
@@ -447,23 +536,6 @@ long EmulateSigprocmask(const long* args, unsigned long* program_mask) {
     *reinterpret_cast<unsigned long*>(args[2]) = old;
   }
   return 0;
-}
-
-// Whether `sig`, pending, would run a handler or end the process under `mask` (a signal
-// that is ignored, explicitly or by default, would not wake a sigsuspend).
-bool Deliverable(int sig, unsigned long mask) {
-  if ((mask & (1UL << (sig - 1))) != 0) {
-    return false;
-  }
-  KernelSigaction action = {};
-  GateSyscall(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&action), 8);
-  if (action.handler == SIG_IGN) {
-    return false;
-  }
-  if (action.handler == SIG_DFL) {
-    return sig != SIGCHLD && sig != SIGCONT && sig != SIGURG && sig != SIGWINCH;
-  }
-  return true;
 }
 
 // sigsuspend and pause wait for a signal, and signals reach a replica only with a reply

@@ -57,6 +57,7 @@ std::vector<Case> TreeCases(const std::pair<std::string, std::string>& in,
       {.name = "git_init_add_commit", .argv = {"bash", "git.sh"}, .files = {in, {"git.sh", kGit}}},
       {.name = "sigchld_siginfo_and_wait", .argv = {Prog("sigchld_info")}},
       {.name = "itimer_counting", .argv = {Prog("itimer_count")}},
+      {.name = "sigchld_into_a_masked_wait", .argv = {Prog("masked_wait")}},
   };
 }
 
