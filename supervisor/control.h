@@ -194,6 +194,7 @@ class Group {
   // Calls the process tree answers: fork and its kin, wait4/waitid, ids, signals to others.
   TreeCall StartTreeCall(const Call& call);
   TreeCall SignalGroups(const Call& call, pid_t pid, int sig);
+  TreeCall TerminalGroupCall(const Call& call);
   TreeCall StartFork(const Call& call);
   Result<Ok> StartForked(Group& parent, uint64_t flags);
   bool PollTreeCall();
@@ -331,6 +332,8 @@ class Supervisor {
   int exit_code_ = 0;
   int exit_signal_ = 0;
   int forks_ = 0;
+  pid_t own_pgid_ = 0;         // nmr-run's real process group
+  pid_t foreground_pgid_ = 0;  // the terminal's foreground group, as the program sees it
 };
 
 }  // namespace nmr

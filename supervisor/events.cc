@@ -32,11 +32,17 @@ std::vector<std::pair<int, struct sigaction>> g_original_actions;
 namespace {
 
 std::atomic<uint64_t> g_pending_signals{0};
+// Of those, the ones the terminal sent (si_code SI_KERNEL: Ctrl-C, Ctrl-\, a window change, a
+// hangup): they are for the terminal's foreground process group, not only for the program.
+std::atomic<uint64_t> g_from_terminal{0};
 
 constexpr int kWatchedSignals[] = {SIGCHLD, SIGINT,  SIGTERM, SIGHUP,
                                    SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
-void OnSignal(int sig) {
+void OnSignal(int sig, siginfo_t* info, void*) {
+  if (info != nullptr && info->si_code == SI_KERNEL) {
+    g_from_terminal.fetch_or(1ULL << sig);
+  }
   g_pending_signals.fetch_or(1ULL << sig);
   g_event_word.fetch_add(1);
   syscall(SYS_futex, &g_event_word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
@@ -182,6 +188,7 @@ void Supervisor::WaitForEvent(uint32_t event_seen) {
 // delivered (a second Ctrl-C on a program that never makes a syscall) stops the run.
 void Supervisor::HandleSignals() {
   uint64_t pending = g_pending_signals.exchange(0);
+  uint64_t from_terminal = g_from_terminal.exchange(0);
   if ((pending & (1ULL << SIGCHLD)) != 0) {
     reap_pending_ = true;  // Reap() does the work
   }
@@ -194,17 +201,32 @@ void Supervisor::HandleSignals() {
     }
     return;
   }
-  Group& program = root();
   for (int sig = 1; sig < 64 && pending != 0; ++sig) {
     if ((pending & (1ULL << sig)) == 0) {
       continue;
     }
     pending &= ~(1ULL << sig);
     uint64_t bit = 1ULL << (sig - 1);
+    // A signal sent to nmr-run is the program's; one from the terminal goes to every process
+    // of the terminal's foreground group, as natively (Ctrl-C ends a whole pipeline).
+    std::vector<Group*> targets;
+    if ((from_terminal & (1ULL << sig)) != 0) {
+      for (auto& group : groups_) {
+        if (!group->ended_ && group->pgid_ == foreground_pgid_) {
+          targets.push_back(group.get());
+        }
+      }
+    }
+    if (targets.empty()) {
+      targets.push_back(&root());
+    }
     // Like the kernel, a standard signal already pending merges with the new one; only the
     // ones a person sends to end a program escalate to stopping the run.
     bool ends_a_run = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT;
-    if (((program.signals_for_program_ & bit) != 0 && ends_a_run) || stopping_) {
+    bool again = std::any_of(targets.begin(), targets.end(), [bit](const Group* g) {
+      return (g->signals_for_program_ & bit) != 0;
+    });
+    if ((again && ends_a_run) || stopping_) {
       spdlog::warn(
           "received SIG{} again before the program took the first: stopping the "
           "replicas",
@@ -214,8 +236,11 @@ void Supervisor::HandleSignals() {
       StopAll();
       return;
     }
-    spdlog::debug("received SIG{}: for the program", sigabbrev_np(sig));
-    program.PostSignal(sig);
+    spdlog::debug("received SIG{}: for {} process(es) of the program", sigabbrev_np(sig),
+                  targets.size());
+    for (Group* group : targets) {
+      group->PostSignal(sig, {(from_terminal & (1ULL << sig)) != 0 ? SI_KERNEL : SI_USER, 0, 0, 0});
+    }
   }
 }
 
@@ -285,8 +310,8 @@ void InstallSupervisorSignals() {
   for (int sig : kWatchedSignals) {
     struct sigaction old;
     struct sigaction action = {};
-    action.sa_handler = OnSignal;
-    action.sa_flags = SA_RESTART;
+    action.sa_sigaction = OnSignal;
+    action.sa_flags = SA_RESTART | SA_SIGINFO;
     sigfillset(&action.sa_mask);
     sigaction(sig, &action, &old);
     g_original_actions.emplace_back(sig, old);

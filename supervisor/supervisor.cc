@@ -83,7 +83,9 @@ int Supervisor::Run() {
   spdlog::debug("starting {} replica(s) of {}", policy_.replicas, config_.argv[0]);
   // The program's virtual pid is nmr-run's own: what a person sees in ps and kill.
   groups_.push_back(std::make_unique<Group>(*this, getpid()));
-  root().pgid_ = getpgrp();
+  own_pgid_ = getpgrp();
+  foreground_pgid_ = own_pgid_;
+  root().pgid_ = own_pgid_;
   root().sid_ = getsid(0);
   root().argv_ = config_.argv;
   Result<Ok> started = root().Start();

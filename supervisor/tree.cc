@@ -8,6 +8,7 @@
 // target group and delivered at its next agreed step.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,9 +141,63 @@ Group::TreeCall Group::StartTreeCall(const Call& call) {
     case SYS_getitimer:
     case SYS_setitimer:
       return StartTimerCall(call);
+    case SYS_ioctl:
+      if (call.supported && (a[1] == TIOCGPGRP || a[1] == TIOCSPGRP)) {
+        return TerminalGroupCall(call);
+      }
+      return TreeCall::kNotMine;
     default:
       return TreeCall::kNotMine;
   }
+}
+
+// tcgetpgrp and tcsetpgrp on nmr-run's terminal. Its real foreground group stays nmr-run's
+// (so nmr-run gets the terminal's signals: HandleSignals passes them on to the virtual
+// foreground group); the program sees and sets a virtual one, among its own process groups.
+Group::TreeCall Group::TerminalGroupCall(const Call& call) {
+  const uint64_t* a = call.args;
+  Outcome& outcome = performer_->BeginAnswer(call);
+  pid_t real = 0;
+  int error = 0;
+  InTable([&] {
+    if (ioctl(static_cast<int>(a[0]), TIOCGPGRP, &real) != 0) {
+      error = errno;
+    }
+  });
+  if (error != 0) {
+    outcome.value = -error;
+    return TreeCall::kReady;
+  }
+  bool ours = real == run_.own_pgid_;  // nmr-run's terminal, with nmr-run in the foreground
+  if (a[1] == TIOCGPGRP) {
+    pid_t shown = ours ? run_.foreground_pgid_ : real;
+    outcome.writes.emplace_back(a[2], Bytes(static_cast<int32_t>(shown)));
+    outcome.value = 0;
+    return TreeCall::kReady;
+  }
+  int32_t pgid = 0;
+  if (call.in[2].size() != sizeof pgid) {
+    outcome.value = -EFAULT;
+    return TreeCall::kReady;
+  }
+  std::memcpy(&pgid, call.in[2].data(), sizeof pgid);
+  if (!ours) {
+    outcome.value = -ENOTTY;  // not the terminal nmr-run runs in the foreground of
+    return TreeCall::kReady;
+  }
+  bool exists = std::any_of(run_.groups_.begin(), run_.groups_.end(), [&](const auto& g) {
+    return !g->ended_ && g->pgid_ == pgid && g->sid_ == sid_;
+  });
+  if (pgid < 0) {
+    outcome.value = -EINVAL;
+  } else if (!exists) {
+    outcome.value = -EPERM;
+  } else {
+    spdlog::debug("process {} puts process group {} in the terminal's foreground", vpid_, pgid);
+    run_.foreground_pgid_ = pgid;
+    outcome.value = 0;
+  }
+  return TreeCall::kReady;
 }
 
 // kill(2)'s targets within the tree: a pid, the caller's process group (0), every process

@@ -56,8 +56,12 @@ bool RefineIoctl(uint64_t request, ArgSpec& arg) {
       return true;
     case FIONREAD:
     case TIOCOUTQ:
-    case TIOCGPGRP:  // the terminal's foreground group: a real pgid, as getpgrp() answers
+    case TIOCGPGRP:  // the terminal's foreground group (virtual: supervisor/tree.cc)
+    case TIOCGSID:
       arg = Struct(ArgKind::kOutBuf, 4);
+      return true;
+    case TIOCSPGRP:
+      arg = Struct(ArgKind::kInBuf, 4);
       return true;
     case FIONBIO:
     case FIOASYNC:
