@@ -131,10 +131,10 @@ constexpr SyscallSpec Deny(const char* name, int err, Args args) {
 // return the time left. Calls that cannot block keep the default. (SysV IPC and io_getevents
 // are never restarted either; they are kUnknown for now, so they never block.)
 //
-// Irregular calls that stay kUnknown (ENOSYS, which glibc and most programs handle): the
-// socket calls that take a length through a pointer (accept, recvfrom, getsockopt, ...), the
-// msghdr calls, SysV IPC, POSIX timers and message queues, AIO, NUMA, keys, the new mount API,
-// pidfd_open/pidfd_send_signal, and everything obsolete.
+// Irregular calls that stay kUnknown (ENOSYS, which glibc and most programs handle):
+// sendmmsg/recvmmsg, SysV IPC, POSIX timers and message queues, AIO, NUMA, keys, the new
+// mount API, pidfd_open/pidfd_send_signal, and everything obsolete. (The socket calls that
+// take a length through a pointer and sendmsg/recvmsg are kSpecial: supervisor/core.)
 constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   std::array<SyscallSpec, kMaxSyscall> t;
   t.fill(Unknown(nullptr));
@@ -191,8 +191,8 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[43] = Special("accept", {Fd(), Ptr(), Ptr()});
   t[44] = Once("sendto", {Fd(), InLen(2), Scalar(), Scalar(), Opt(InLen(5)), Scalar()});
   t[45] = Special("recvfrom", {Fd(), OutRet(2), Scalar(), Scalar(), Ptr(), Ptr()});
-  t[46] = Unknown("sendmsg");   // struct msghdr
-  t[47] = Unknown("recvmsg");   // struct msghdr
+  t[46] = Special("sendmsg", {Fd(), Ptr(), Scalar()});  // struct msghdr: core/msghdr.h
+  t[47] = Special("recvmsg", {Fd(), Ptr(), Scalar()});
   t[48] = Once("shutdown", {Fd(), Scalar()});
   t[49] = Once("bind", {Fd(), InLen(2), Scalar()});
   t[50] = Once("listen", {Fd(), Scalar()});

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "supervisor/core/msghdr.h"
 #include "supervisor/core/paths.h"
 
 namespace nmr {
@@ -143,6 +144,8 @@ bool Performer::AnswerSpecial(const Call& call) {
       }
       outcome_.action = ReplyAction::kMapFile;
       return true;
+    case SYS_sendmsg:
+    case SYS_recvmsg:  // core/msghdr.h; executed on the executor (PrepareMsghdr)
     case SYS_ioctl:
     case SYS_fcntl:
     case SYS_accept:
@@ -425,6 +428,13 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
     pselect_pack_[1] = sizeof pselect_mask_;
     args[5] = reinterpret_cast<uint64_t>(pselect_pack_);
   }
+  if (call.nr == SYS_sendmsg || call.nr == SYS_recvmsg) {
+    if (int error = MsgHeaderError(ParseMsgHeader(call.in[1].data()))) {
+      Finish(-error);
+      return true;
+    }
+    args[1] = reinterpret_cast<uint64_t>(PrepareMsghdr(call));
+  }
   if (!inline_ok_ || MayBlock(call)) {
     executor_.Submit(call.nr, args);
     return false;
@@ -432,6 +442,70 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
   long r = syscall(call.nr, args[0], args[1], args[2], args[3], args[4], args[5]);
   Finish(r == -1 ? -errno : r);
   return true;
+}
+
+// Our own msghdr over private buffers: sendmsg's from the marshalled copy, recvmsg's sized as
+// the program's (one iovec with room for every entry).
+msghdr* Performer::PrepareMsghdr(const Call& call) {
+  const std::vector<uint8_t>& pack = call.in[1];
+  MsgHeader h = ParseMsgHeader(pack.data());
+  msg_ = {};
+  size_t name_len = h.name != 0 ? h.namelen : 0;
+  size_t control_len = h.control != 0 ? h.controllen : 0;
+  if (call.nr == SYS_sendmsg) {
+    size_t data_len = pack.size() - kMsghdrSize - name_len - control_len;
+    auto at = pack.begin() + kMsghdrSize;
+    msg_name_.assign(at, at + static_cast<long>(name_len));
+    msg_data_.assign(at + static_cast<long>(name_len), at + static_cast<long>(name_len + data_len));
+    msg_control_.assign(at + static_cast<long>(name_len + data_len), pack.end());
+  } else {
+    msg_name_.assign(name_len, 0);
+    msg_data_.assign(call.capacity[1], 0);
+    msg_control_.assign(control_len, 0);
+  }
+  msg_iov_ = {msg_data_.data(), msg_data_.size()};
+  msg_.msg_name = name_len != 0 ? msg_name_.data() : nullptr;
+  msg_.msg_namelen = static_cast<socklen_t>(name_len);
+  msg_.msg_iov = &msg_iov_;
+  msg_.msg_iovlen = 1;
+  msg_.msg_control = control_len != 0 ? msg_control_.data() : nullptr;
+  msg_.msg_controllen = control_len;
+  return &msg_;
+}
+
+// What recvmsg wrote, into the replica: the data scattered over its iovec entries, the
+// sender's name, the control messages (fds received are program fds: the executor's), and
+// the msghdr's lengths and flags as the kernel updates them.
+void Performer::FinishRecvmsg(const Call& call, int64_t result) {
+  MsgHeader h = ParseMsgHeader(call.in[1].data());
+  size_t left = std::min<size_t>(static_cast<size_t>(result), msg_data_.size());
+  size_t offset = 0;
+  for (const auto& [address, length] : call.iov) {
+    size_t n = std::min<size_t>(left, length);
+    if (n == 0) {
+      break;
+    }
+    outcome_.writes.emplace_back(address, std::vector<uint8_t>(msg_data_.begin() + offset,
+                                                               msg_data_.begin() + offset + n));
+    offset += n;
+    left -= n;
+  }
+  auto put = [&](uint64_t address, const void* data, size_t size) {
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    outcome_.writes.emplace_back(address, std::vector<uint8_t>(bytes, bytes + size));
+  };
+  if (h.name != 0) {
+    put(h.name, msg_name_.data(), std::min<size_t>(msg_.msg_namelen, msg_name_.size()));
+    uint32_t namelen = msg_.msg_namelen;
+    put(call.args[1] + 8, &namelen, sizeof namelen);
+  }
+  if (h.control != 0) {
+    put(h.control, msg_control_.data(), std::min<size_t>(msg_.msg_controllen, msg_control_.size()));
+  }
+  uint64_t controllen = h.control != 0 ? msg_.msg_controllen : 0;
+  put(call.args[1] + 40, &controllen, sizeof controllen);
+  int32_t flags = msg_.msg_flags;
+  put(call.args[1] + 48, &flags, sizeof flags);
 }
 
 void Performer::Complete() { Finish(executor_.result()); }
@@ -460,6 +534,10 @@ void Performer::Finish(int64_t result) {
   bool sleep_interrupted =
       result == -EINTR && (call.nr == SYS_nanosleep || call.nr == SYS_clock_nanosleep);
   if (result < 0 && !sleep_interrupted) {
+    return;
+  }
+  if (call.nr == SYS_recvmsg) {
+    FinishRecvmsg(call, result);
     return;
   }
   for (int i = 0; i < 6; ++i) {

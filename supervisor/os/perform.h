@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <array>
@@ -70,6 +71,8 @@ class Performer {
   // Returns true when the outcome is ready (executed inline).
   bool Execute(const Call& call, pid_t replica_pid);
   void Finish(int64_t result);
+  msghdr* PrepareMsghdr(const Call& call);
+  void FinishRecvmsg(const Call& call, int64_t result);
 
   Executor& executor_;
   pid_t virtual_pid_;
@@ -83,6 +86,9 @@ class Performer {
   std::array<iovec, 6> iov_{};
   uint64_t pselect_mask_ = 0;     // pselect6's signal mask, and the struct pointing at it
   uint64_t pselect_pack_[2] = {};
+  msghdr msg_ = {};  // sendmsg/recvmsg's, over these buffers
+  iovec msg_iov_ = {};
+  std::vector<uint8_t> msg_name_, msg_data_, msg_control_;
 };
 
 }  // namespace nmr

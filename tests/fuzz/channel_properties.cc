@@ -1,5 +1,7 @@
 #include "tests/fuzz/channel_properties.h"
 
+#include "supervisor/core/msghdr.h"
+
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -985,6 +987,57 @@ ModelArg ExpectArg(const FakeMemory& memory, long nr, const SyscallSpec& spec,
   }
 }
 
+// sendmsg/recvmsg's msghdr as core/msghdr.h describes it: its 56 bytes, then (sendmsg) the
+// name, every iovec entry's data and the control bytes; the entries themselves in iov.
+ModelArg ExpectMsghdr(const FakeMemory& memory, long nr, uint64_t address) {
+  ModelArg m;
+  auto header = Peek(memory, address, kMsghdrSize);
+  if (!header) {
+    m.ok = false;
+    return m;
+  }
+  m.in = *header;
+  MsgHeader h = ParseMsgHeader(header->data());
+  if (MsgHeaderError(h) != 0) {
+    return m;
+  }
+  auto entries = Peek(memory, h.iov, h.iovlen * 16);
+  if (h.iovlen > 0 && !entries) {
+    m.ok = false;
+    return m;
+  }
+  m.iovec = true;
+  uint64_t total = 0;
+  for (uint64_t k = 0; k < h.iovlen; ++k) {
+    uint64_t entry[2];
+    std::memcpy(entry, entries->data() + k * 16, sizeof entry);
+    uint64_t length = std::min<uint64_t>(entry[1], kMaxTransfer - total);
+    m.iov.emplace_back(entry[0], length);
+    total += length;
+  }
+  m.capacity = total;
+  if (nr == SYS_recvmsg) {
+    return m;
+  }
+  auto append = [&](uint64_t at, uint64_t length) {
+    if (length == 0) {
+      return true;
+    }
+    auto bytes = Peek(memory, at, length);
+    if (bytes) {
+      m.in.insert(m.in.end(), bytes->begin(), bytes->end());
+    }
+    return bytes.has_value();
+  };
+  bool ok = (h.name == 0 || append(h.name, h.namelen));
+  for (const auto& [at, length] : m.iov) {
+    ok = ok && append(at, length);
+  }
+  ok = ok && (h.control == 0 || append(h.control, h.controllen));
+  m.ok = ok;
+  return m;
+}
+
 // Compares a marshalled call with the model. `call` was marshalled over `memory`.
 void CheckAgainstModel(const Request& request, const FakeMemory& memory, const Call& call,
                        Failures& f) {
@@ -1028,6 +1081,9 @@ void CheckAgainstModel(const Request& request, const FakeMemory& memory, const C
   for (int i = 0; i < 6 && refined.supported; ++i) {
     ModelArg m = ExpectArg(memory, nr, spec, args, i);
     std::string arg = " of argument " + std::to_string(i);
+    if ((nr == SYS_sendmsg || nr == SYS_recvmsg) && i == 1) {
+      m = ExpectMsghdr(memory, nr, args[1]);  // core/msghdr.h: one pack for the whole struct
+    }
     if (call.unreadable_arg == i) {
       if (m.ok) {
         CHECK_THAT(f, memory.short_read(), "readable memory reported unreadable" + arg);

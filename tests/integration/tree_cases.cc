@@ -27,6 +27,20 @@ git log --format='%H %s' && git status --short && git cat-file -p HEAD^{tree} &&
 rm .git/index  # holds the file's inode and ctime, which differ from run to run
 )";
 
+// Python's socket.send_fds/recv_fds (sendmsg/recvmsg with SCM_RIGHTS) between two processes.
+const std::string kSendFds = R"(import os, socket
+a, b = socket.socketpair()
+r, w = os.pipe()
+if os.fork() == 0:
+    msg, fds, flags, addr = socket.recv_fds(b, 100, 4)
+    os.write(fds[0], b"through a passed pipe: " + msg)
+    os._exit(0)
+socket.send_fds(a, [b"hello"], [w])
+os.close(w)
+os.wait()
+print(os.read(r, 100).decode())
+)";
+
 }  // namespace
 
 std::vector<Case> TreeCases(const std::pair<std::string, std::string>& in,
@@ -58,6 +72,8 @@ std::vector<Case> TreeCases(const std::pair<std::string, std::string>& in,
       {.name = "sigchld_siginfo_and_wait", .argv = {Prog("sigchld_info")}},
       {.name = "itimer_counting", .argv = {Prog("itimer_count")}},
       {.name = "sigchld_into_a_masked_wait", .argv = {Prog("masked_wait")}},
+      {.name = "fd_passed_over_a_unix_socket", .argv = {Prog("pass_fd")}},
+      {.name = "python_send_fds", .argv = {"/usr/bin/python3", "-c", kSendFds}},
   };
 }
 

@@ -533,6 +533,8 @@ TEST(SyscallTableTest, SpecialSignatures) {
       {"getsockopt", "fd, scalar, scalar, ptr, ptr"},
       {"recvfrom", "fd, out[a2]->ret, scalar, scalar, ptr, ptr"},
       {"alarm", "scalar"},
+      {"sendmsg", "fd, ptr, scalar"},
+      {"recvmsg", "fd, ptr, scalar"},
       {"getitimer", "scalar, out32"},
       {"setitimer", "scalar, in32, out32?"},
   };
@@ -610,7 +612,7 @@ TEST(SyscallTableTest, DeniedListAndErrnos) {
 
 TEST(SyscallTableTest, IrregularCallsStayUnknown) {
   for (const char* name :
-       {"sendmsg", "recvmsg", "name_to_handle_at", "open_by_handle_at", "fchmodat2", "mseal"}) {
+       {"sendmmsg", "recvmmsg", "name_to_handle_at", "open_by_handle_at", "fchmodat2", "mseal"}) {
     EXPECT_EQ(Spec(name).cls, SyscallClass::kUnknown) << name;
     EXPECT_EQ(Spec(name).arg_count, 0) << name;
   }
