@@ -20,6 +20,7 @@
 #include <sys/time.h>
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -135,6 +136,8 @@ class Group {
   void KillLeftovers(const std::string& why);
   bool finished() const { return engine_.finished(); }
   void ForwardEarlyOutput();
+  std::array<std::string, 2> TakeEarlyOutput();
+  void Release();
   void AddCpuTimes(std::vector<double>* cpu_s) const;
   ProcessRecord Record() const;
   const std::map<std::string, uint64_t>& refused() const;
@@ -323,7 +326,9 @@ class Supervisor {
   Policy policy_;
   ProgramThread& program_thread_;
   Report report_;
-  std::vector<std::unique_ptr<Group>> groups_;  // the first is the program nmr-run started
+  // The processes that have not been collected yet; the first is the program nmr-run started.
+  std::vector<std::unique_ptr<Group>> groups_;
+  std::vector<ProcessRecord> collected_;  // the report's records of the others
   std::vector<bool> fault_done_;
   bool stopping_ = false;    // every replica is being killed; no more votes are taken
   bool reap_pending_ = true;  // SIGCHLD came: call wait4

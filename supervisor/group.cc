@@ -525,10 +525,13 @@ void Group::Finish(const EngineAction& action) {
 }
 
 // What a replica wrote to its own stdout/stderr before its shim was in (ld.so's messages):
-// every replica wrote the same, so one copy is shown.
-void Group::ForwardEarlyOutput() {
+// every replica wrote the same, so one copy is taken. On the main thread (the pipes are in
+// nmr-run's own table); without waiting, since a process this one forked may still hold
+// the pipes' write ends.
+std::array<std::string, 2> Group::TakeEarlyOutput() {
+  std::array<std::string, 2> out;
   if (replicas_.empty()) {
-    return;
+    return out;
   }
   const ReplicaProcess* original = &replicas_[leader_].process;
   for (const Replica& r : replicas_) {
@@ -538,17 +541,49 @@ void Group::ForwardEarlyOutput() {
   }
   const ReplicaProcess& p = *original;
   if (p.stdout_pipe < 0) {
-    return;
+    return out;
   }
-  for (auto [from, to] : {std::pair{p.stdout_pipe, 1}, std::pair{p.stderr_pipe, 2}}) {
+  int pipes[2] = {p.stdout_pipe, p.stderr_pipe};
+  for (int i = 0; i < 2; ++i) {
+    fcntl(pipes[i], F_SETFL, fcntl(pipes[i], F_GETFL) | O_NONBLOCK);
     char buffer[4096];
     ssize_t n;
-    while ((n = read(from, buffer, sizeof buffer)) > 0) {
-      if (write(to, buffer, static_cast<size_t>(n)) < 0) {
-        break;
-      }
+    while ((n = read(pipes[i], buffer, sizeof buffer)) > 0) {
+      out[i].append(buffer, static_cast<size_t>(n));
     }
   }
+  return out;
+}
+
+// The root's, at the end of the run (on the main thread): to nmr-run's own stdout/stderr.
+void Group::ForwardEarlyOutput() {
+  std::array<std::string, 2> out = TakeEarlyOutput();
+  for (int i = 0; i < 2; ++i) {
+    if (!out[i].empty() && write(i + 1, out[i].data(), out[i].size()) < 0) {
+      break;
+    }
+  }
+}
+
+// What nmr-run holds for a group that has ended: its channels, its replicas' pipes.
+void Group::Release() {
+  program_thread_.RunOnMain([this] {
+    for (std::vector<Replica>* list : {&replicas_, &retired_}) {
+      for (Replica& r : *list) {
+        if (r.process.channel != nullptr) {
+          munmap(r.process.channel, kChannelSize);
+          r.process.channel = nullptr;
+        }
+        for (int* fd : {&r.process.stdout_pipe, &r.process.stderr_pipe, &r.channel_fd}) {
+          if (*fd >= 0) {
+            close(*fd);
+            *fd = -1;
+          }
+        }
+      }
+    }
+    responder_.reset();  // its fds are in nmr-run's own table too
+  });
 }
 
 }  // namespace nmr

@@ -115,6 +115,19 @@ void Supervisor::Loop() {
     for (size_t i = 0; i < groups_.size(); ++i) {
       groups_[i]->Step();
     }
+    // A collected zombie is gone for good (and the loop stays as short as the live tree).
+    const Group* program = &root();
+    std::erase_if(groups_, [this, program](const std::unique_ptr<Group>& group) {
+      if (group.get() == program || !group->ended_ || !group->waited_) {
+        return false;
+      }
+      collected_.push_back(group->Record());
+      for (const auto& [what, count] : group->refused()) {
+        report_.refused[what] += count;
+      }
+      group->AddCpuTimes(&report_.cpu_s);
+      return true;
+    });
     if (!AnyRunning()) {
       return;
     }
@@ -186,8 +199,11 @@ int Supervisor::Conclude() {
       report_.refused[what] += count;
     }
     group->AddCpuTimes(&report_.cpu_s);
-    report_.processes.push_back(group->Record());
+    collected_.push_back(group->Record());
   }
+  report_.processes = collected_;
+  std::sort(report_.processes.begin(), report_.processes.end(),
+            [](const ProcessRecord& a, const ProcessRecord& b) { return a.pid < b.pid; });
   report_.wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   if (exit_signal_ != 0) {

@@ -468,7 +468,22 @@ bool Group::Born() const {
 // see EOF), and its status waits for its parent.
 void Group::End() {
   ended_ = true;
+  if (!IsRoot()) {
+    // ld.so's messages (a missing library): to the process's own stdout and stderr.
+    std::array<std::string, 2> early;
+    program_thread_.RunOnMain([&] { early = TakeEarlyOutput(); });
+    if (!early[0].empty() || !early[1].empty()) {
+      InTable([&] {
+        for (int i = 0; i < 2; ++i) {
+          if (!early[i].empty() && write(i + 1, early[i].data(), early[i].size()) < 0) {
+            break;
+          }
+        }
+      });
+    }
+  }
   if (executing_ && !tree_waiting_ && executor_ && !executor_->Done()) {
+    spdlog::debug("process {}: its executor is still in a call; left to end with nmr-run", vpid_);
     ForgetExecutor();  // blocked in a call nobody will take the result of
   } else if (executor_owns_table_) {
     refused_ = performer_->refused();
@@ -478,6 +493,9 @@ void Group::End() {
     InTable([] { syscall(SYS_close_range, 0, ~0U, 0); });
   }
   spdlog::debug("process {} ended: {}", vpid_, DescribeStatus(exit_status_));
+  if (!IsRoot()) {
+    Release();  // the root's pipes still hold what Conclude forwards
+  }
   run_.OnGroupEnded(*this);
 }
 
