@@ -350,6 +350,7 @@ void Group::AdoptClone(int slot, pid_t pid) {
   r.cpu_ns_at_prev_vote = r.cpu_ns_at_vote;
   if (!r.restart) {
     spdlog::debug("process {}: replica {} started (pid {})", vpid_, slot, pid);
+    Supervisor::Wake();  // its parent's fork may be waiting for it (kForkDone)
     return;
   }
   RecoveryRecord& record = report_.recoveries[r.recovery_index];

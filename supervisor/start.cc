@@ -154,6 +154,7 @@ void Group::ReplaceProgram(const Call& call) {
   CloseOnExec();
   report_.execs++;
   execs_++;
+  Supervisor::Wake();  // a vfork's parent waits for this
   argv_ = argv;
   engine_ = VoteEngine(policy_.replicas, policy_.vote_timeout_ms, engine_.view() + 1);
   // nmr-run's own fds (pipes, listeners) and forking belong to the main thread.

@@ -20,6 +20,13 @@ void FutexWait(std::atomic<uint32_t>* word, uint32_t expected) {
   syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
 }
 
+bool UnshareTableAndAnnounce(std::atomic<uint32_t>* started, int* error) {
+  *error = unshare(CLONE_FILES | CLONE_FS) != 0 ? errno : 0;
+  started->store(1, std::memory_order_release);
+  FutexWake(started);
+  return *error == 0;
+}
+
 std::unique_ptr<Executor> Executor::Start(std::atomic<uint32_t>* event_word) {
   std::unique_ptr<Executor> executor(new Executor(event_word));
   Executor* e = executor.get();
@@ -87,15 +94,8 @@ void Executor::Loop(bool unshare_table) {
   sigdelset(&mask, Executor::InterruptSignal());
   pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   tid_.store(static_cast<pid_t>(syscall(SYS_gettid)), std::memory_order_release);
-  if (unshare_table) {
-    if (unshare(CLONE_FILES | CLONE_FS) != 0) {
-      start_errno_ = errno;
-    }
-    started_.store(1, std::memory_order_release);
-    FutexWake(&started_);
-    if (start_errno_ != 0) {
-      return;
-    }
+  if (unshare_table && !UnshareTableAndAnnounce(&started_, &start_errno_)) {
+    return;
   }
   uint32_t handled = 0;
   for (;;) {

@@ -71,6 +71,10 @@ class Executor {
   int64_t result_ = 0;
 };
 
+// On a new thread: unshare(CLONE_FILES | CLONE_FS), record the errno in *error (0 if it
+// worked), and announce it through *started (1, woken). Returns whether it worked.
+bool UnshareTableAndAnnounce(std::atomic<uint32_t>* started, int* error);
+
 // futex helpers shared by the supervisor's threads.
 void FutexWake(std::atomic<uint32_t>* word);
 void FutexWait(std::atomic<uint32_t>* word, uint32_t expected);

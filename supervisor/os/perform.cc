@@ -346,6 +346,13 @@ bool MayBlock(const Call& call) {
 
 }  // namespace
 
+namespace {
+
+// Every signal blocked but the executor's interrupt signal.
+uint64_t ExecutorWaitMask() { return ~(1ULL << (Executor::InterruptSignal() - 1)); }
+
+}  // namespace
+
 bool Performer::Execute(const Call& call, pid_t replica_pid) {
   uint64_t args[6];
   std::copy(std::begin(call.args), std::end(call.args), args);
@@ -410,20 +417,20 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
   if (call.nr == SYS_sched_getaffinity) {
     args[0] = 0;
   }
-  // A wait's own signal mask must not block the signal that cuts it short (Ctrl-C).
+  // A wait's own signal mask is the program's business (the shim applies it); on the
+  // executor the kernel gets one that blocks everything but the signal that cuts the call
+  // short. With the program's own, nmr-run's signals (SIGCHLD of every replica that ends)
+  // landed on the executor thread and made the program's ppoll return EINTR for nothing.
   int mask_arg = call.nr == SYS_ppoll ? 3 : (call.nr == SYS_epoll_pwait || call.nr == SYS_epoll_pwait2) ? 4 : -1;
   if (mask_arg >= 0 && call.args[mask_arg] != 0 && call.in[mask_arg].size() >= sizeof(uint64_t)) {
     out_[mask_arg] = call.in[mask_arg];
-    uint64_t mask;
-    std::memcpy(&mask, out_[mask_arg].data(), sizeof mask);
-    mask &= ~(1ULL << (Executor::InterruptSignal() - 1));
+    uint64_t mask = ExecutorWaitMask();
     std::memcpy(out_[mask_arg].data(), &mask, sizeof mask);
     args[mask_arg] = reinterpret_cast<uint64_t>(out_[mask_arg].data());
   }
   if (call.nr == SYS_pselect6 && call.in[5].size() == kPselectArgPack + sizeof pselect_mask_) {
-    // The kernel follows the struct's pointer: it must point at our copy of the mask.
-    std::memcpy(&pselect_mask_, call.in[5].data() + kPselectArgPack, sizeof pselect_mask_);
-    pselect_mask_ &= ~(1ULL << (Executor::InterruptSignal() - 1));
+    // The kernel follows the struct's pointer: it must point at our mask.
+    pselect_mask_ = ExecutorWaitMask();
     pselect_pack_[0] = reinterpret_cast<uint64_t>(&pselect_mask_);
     pselect_pack_[1] = sizeof pselect_mask_;
     args[5] = reinterpret_cast<uint64_t>(pselect_pack_);

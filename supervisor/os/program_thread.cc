@@ -42,12 +42,7 @@ void ProgramThread::Loop() {
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   tid_ = static_cast<pid_t>(syscall(SYS_gettid));
-  if (unshare(CLONE_FILES | CLONE_FS) != 0) {
-    start_errno_ = errno;
-  }
-  started_.store(1, std::memory_order_release);
-  FutexWake(&started_);
-  if (start_errno_ != 0) {
+  if (!UnshareTableAndAnnounce(&started_, &start_errno_)) {
     return;
   }
   while (body_posted_.load(std::memory_order_acquire) == 0) {
