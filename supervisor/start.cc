@@ -178,6 +178,7 @@ void Group::ReplaceProgram(const Call& call) {
     spdlog::error("execve {}: {}", shown, started.error().message);
     run_.SetOutcome("error", kExitOwnError);
     replicas_.clear();
+    run_.StopAll();  // nmr's own failure: the rest of the tree cannot go on without it
   }
 }
 
