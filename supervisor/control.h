@@ -129,8 +129,8 @@ class Group {
   // A replica (or a retired one) of this group ended; false if `pid` is not this group's.
   bool OnReaped(pid_t pid, int status, double cpu_s);
   // A signal for this group's program, delivered at its next agreed step, with the siginfo
-  // its handler will see (the default: SI_USER from pid 0, a signal sent to nmr-run).
-  void PostSignal(int sig, const SignalInfo& info = {});
+  // its handler will see. `from_outside`: sent to nmr-run (AfterPerformed says when it goes).
+  void PostSignal(int sig, const SignalInfo& info, bool from_outside = false);
   // Every replica is being killed (the run stops).
   void KillAll();
   void KillLeftovers(const std::string& why);
@@ -246,6 +246,7 @@ class Group {
   std::map<int, SignalInfo> signal_info_;  // ... and who sent them (the first of each)
   bool interrupting_ = false;         // the executor's call is being cut short for them
   int64_t signals_since_ms_ = 0;      // when the oldest of them arrived
+  bool deliver_now_ = false;          // one came from within the tree: with the next reply
   uint32_t spin_iterations_ = 0;      // how long to poll before sleeping (see StartReplicas)
   std::vector<Replica> replicas_;     // by slot
   std::vector<Replica> retired_;      // replaced by a clone, not reaped yet

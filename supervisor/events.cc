@@ -239,7 +239,8 @@ void Supervisor::HandleSignals() {
     spdlog::debug("received SIG{}: for {} process(es) of the program", sigabbrev_np(sig),
                   targets.size());
     for (Group* group : targets) {
-      group->PostSignal(sig, {(from_terminal & (1ULL << sig)) != 0 ? SI_KERNEL : SI_USER, 0, 0, 0});
+      group->PostSignal(sig, {(from_terminal & (1ULL << sig)) != 0 ? SI_KERNEL : SI_USER, 0, 0, 0},
+                        /*from_outside=*/true);
     }
   }
 }

@@ -69,10 +69,11 @@ void Group::Step() {
   }
 }
 
-void Group::PostSignal(int sig, const SignalInfo& info) {
+void Group::PostSignal(int sig, const SignalInfo& info, bool from_outside) {
   if (ended_) {
     return;
   }
+  deliver_now_ = deliver_now_ || !from_outside;
   signal_info_.emplace(sig, info);  // a standard signal already pending keeps its first info
   if (signals_for_program_ == 0) {
     signals_since_ms_ = NowMs();
@@ -181,13 +182,17 @@ void Group::AfterPerformed() {
     replace_pending_ = true;
     return;
   }
-  // A signal is delivered with the first call it interrupts (one that waits, on the
-  // executor), or with any call once it has been pending for kSignalGraceMs: a program that
-  // is about to wait (for input, say) then sees it *while* waiting, as it would natively,
-  // where waiting is what a program mostly does when a person presses Ctrl-C.
+  // A signal from outside (sent to nmr-run) is delivered with the first call it interrupts
+  // (one that waits, on the executor), or with any call once it has been pending for
+  // kSignalGraceMs: a program that is about to wait (for input, say) then sees it *while*
+  // waiting, as it would natively, where waiting is what a program mostly does when a person
+  // presses Ctrl-C. One from within the tree (a child's SIGCHLD, a kill, a timer) goes with
+  // the very next reply: natively it arrives as it is sent, and a parent that collects a
+  // child with waitpid has seen its SIGCHLD by then.
   constexpr int64_t kSignalGraceMs = 50;
-  if (signals_for_program_ != 0 &&
-      (interrupting_ || NowMs() - signals_since_ms_ >= kSignalGraceMs)) {
+  if (signals_for_program_ != 0 && (interrupting_ || deliver_now_ ||
+                                    NowMs() - signals_since_ms_ >= kSignalGraceMs)) {
+    deliver_now_ = false;
     performer_->DeliverSignals(signals_for_program_, interrupting_);
     performer_->outcome_to_fill().signal_info.merge(signal_info_);
     signal_info_.clear();
