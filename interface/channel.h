@@ -155,6 +155,9 @@ struct alignas(64) Channel {
   uint64_t sigframe_end;
   // Per signal (sig - 1): the siginfo of a signal the reply carries; written before reply_seq.
   SignalInfo signal_info[64];
+  // [begin, end) of the shim's own mutable state in the replica (untrusted: only ever used to
+  // leave bytes alone).
+  uint64_t shim_state[2];
 };
 inline constexpr uint64_t kMaxSigframe = 32768;
 
@@ -180,6 +183,7 @@ static_assert(offsetof(Channel, clone_pid) == 4408);
 static_assert(offsetof(Channel, sigframe_end) == 4416);
 static_assert(offsetof(Reply, fork_channel_fd) == 28);
 static_assert(offsetof(Channel, signal_info) == 4424);
+static_assert(offsetof(Channel, shim_state) == 5448);
 static_assert(sizeof(SignalInfo) == 16);
 
 static_assert(std::atomic<int32_t>::is_always_lock_free);

@@ -37,10 +37,23 @@ struct KernelSigaction {
 constexpr unsigned long kSigsysBit = 1UL << (SIGSYS - 1);
 constexpr int kSaRestorer = 0x04000000;
 
-Channel* g_channel = nullptr;
-uint32_t g_seq = 0;
+// The shim's own mutable state lives in one section, whose bounds it publishes in the
+// channel (Channel::shim_state): it differs between a vfork child and its parent (the
+// child's own channel and request numbers), so the child's writes copied back into its
+// parent (supervisor/tree.cc, CopyVforkWrites) must leave it alone.
+#define NMR_STATE __attribute__((section("nmr_state")))
+extern "C" char __start_nmr_state[];
+extern "C" char __stop_nmr_state[];
+
+NMR_STATE Channel* g_channel = nullptr;
+NMR_STATE uint32_t g_seq = 0;
 // The program's view of SIGSYS: the action it asked for, never installed (SIGSYS is ours).
-KernelSigaction g_program_sigsys = {};
+NMR_STATE KernelSigaction g_program_sigsys = {};
+
+void PublishShimState() {
+  g_channel->shim_state[0] = reinterpret_cast<uint64_t>(__start_nmr_state);
+  g_channel->shim_state[1] = reinterpret_cast<uint64_t>(__stop_nmr_state);
+}
 
 [[noreturn]] void Die(int line, long code) {
   if (g_channel != nullptr) {
@@ -170,6 +183,7 @@ void TakeOverChannel(int supervisor_fd) {
   // path, and the clone's stack would no longer match its donor's at a vote.
   SHIM_CHECK(g_channel->setup.magic == kChannelMagic, -EPROTO);
   SHIM_CHECK(g_channel->setup.version == kProtocolVersion, -EPROTO);
+  PublishShimState();
   g_channel->shim_ready.store(1, std::memory_order_release);
 }
 
@@ -758,6 +772,7 @@ extern "C" __attribute__((constructor)) void nmr_shim_init(int, char**, char** e
   SHIM_CHECK(patched >= 0, patched);
   InstallSigsysHandler();
   InstallFilter();
+  PublishShimState();
   g_channel->shim_ready.store(1, std::memory_order_release);
 }
 

@@ -202,6 +202,7 @@ class Group {
   Result<Ok> StartForked(Group& parent, uint64_t flags);
   bool PollTreeCall();
   bool Born() const;
+  void GiveBackVforkWrites(int leader);
   void End();
   pid_t ParentVpid() const;
 

@@ -521,6 +521,9 @@ void Group::Finish(const EngineAction& action) {
     report_.votes_by_syscall[SyscallName(leader.call.nr)]++;
     executing_call_ = leader.call;
     performer_->Start(executing_call_, leader.process.pid);  // kExecuteLocally for the voters
+    if (vfork_ && execs_ == 0) {
+      GiveBackVforkWrites(action.replica);
+    }
   } else {
     exit_status_ = leader.status;
   }

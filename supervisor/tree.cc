@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "supervisor/control.h"
+#include "supervisor/os/replica_state.h"
 
 namespace nmr {
 namespace {
@@ -456,6 +457,40 @@ ProcessRecord Group::Record() const {
     record.exit_code = WEXITSTATUS(exit_status_);
   }
   return record;
+}
+
+// A vfork child (posix_spawn's) ends without having exec'd: natively it ran in its parent's
+// memory, which still holds what it wrote (posix_spawn's error code, errno). Called when the
+// child's exit is decided: each parent replica gets the writes of the child replica of its
+// slot if that one voted the exit (it waits for the reply: its memory is still), else the
+// leader's (a straggler is killed now, the program having ended). Only the parent's own state
+// ranges are compared, its stack cut at the signal frame of its fork: the child's writes
+// above it (into the program's frames) are the ones that count. A parent replica that has
+// not voted kForkDone yet is in the shim between its fork and that vote, where it never
+// touches the program's memory (and the shim's own state is skipped).
+void Group::GiveBackVforkWrites(int leader) {
+  Group* parent = run_.FindGroup(parent_vpid_);
+  if (parent == nullptr || parent->ended_ || parent->forked_vpid_ != vpid_) {
+    return;
+  }
+  for (size_t slot = 0; slot < parent->replicas_.size() && slot < replicas_.size(); ++slot) {
+    Replica& mine = parent->replicas_[slot];
+    if (!mine.running || mine.killed || mine.clone_pending) {
+      continue;
+    }
+    const Replica& own = replicas_[slot];
+    int source = own.running && !own.killed && own.has_call ? static_cast<int>(slot) : leader;
+    Channel* ch = mine.process.channel;
+    Result<size_t> copied = CopyVforkWrites(Live(source), parent->Live(static_cast<int>(slot)),
+                                            ch->shim_state[0], ch->shim_state[1]);
+    if (copied) {
+      spdlog::debug("process {}: replica {}'s writes as a vfork child ({} bytes) given to process {}'s replica {}",
+                    vpid_, source, *copied, parent->vpid_, slot);
+    } else {
+      spdlog::warn("process {}: cannot give replica {}'s vfork writes to its parent: {}", vpid_,
+                   source, copied.error().message);
+    }
+  }
 }
 
 // Every replica of a forked group has reported in or was dropped.

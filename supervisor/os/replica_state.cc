@@ -108,6 +108,53 @@ Result<StateDigest> DigestReplicaState(const LiveReplica& replica) {
   return out;
 }
 
+Result<size_t> CopyVforkWrites(const LiveReplica& child, const LiveReplica& parent,
+                               uint64_t skip_begin, uint64_t skip_end) {
+  Result<uint64_t> sp = BlockedStackPointer(parent.pid, kBlockWaitMs);
+  if (!sp) {
+    return MakeError("the parent is not waiting at a vote", EBUSY);
+  }
+  std::vector<MemoryRegion> map = ParseMaps(ReadProcFile(parent.pid, "maps"));
+  size_t copied = 0;
+  std::vector<uint8_t> a(1 << 20);
+  std::vector<uint8_t> b(1 << 20);
+  for (const StateRange& range :
+       StateRanges(map, StackCut(*sp, parent.sigframe_end), parent.channel_inode)) {
+    for (uint64_t at = range.start; at < range.end;) {
+      size_t chunk = static_cast<size_t>(std::min<uint64_t>(a.size(), range.end - at));
+      iovec la{a.data(), chunk};
+      iovec lb{b.data(), chunk};
+      iovec remote{reinterpret_cast<void*>(at), chunk};
+      ssize_t na = process_vm_readv(child.pid, &la, 1, &remote, 1, 0);
+      ssize_t nb = process_vm_readv(parent.pid, &lb, 1, &remote, 1, 0);
+      ssize_t n = std::min(na, nb);
+      if (n <= 0) {
+        break;  // not in the child (it unmapped it) or past a file's end: nothing to copy
+      }
+      for (size_t i = 0; i < static_cast<size_t>(n);) {
+        uint64_t address = at + i;
+        if (a[i] == b[i] || (address >= skip_begin && address < skip_end)) {
+          ++i;
+          continue;
+        }
+        size_t begin = i;
+        while (i < static_cast<size_t>(n) && a[i] != b[i] &&
+               !(at + i >= skip_begin && at + i < skip_end)) {
+          ++i;
+        }
+        iovec from{a.data() + begin, i - begin};
+        iovec to{reinterpret_cast<void*>(at + begin), i - begin};
+        if (process_vm_writev(parent.pid, &from, 1, &to, 1, 0) != static_cast<ssize_t>(i - begin)) {
+          return MakeError("cannot write into the parent's memory", errno);
+        }
+        copied += i - begin;
+      }
+      at += static_cast<uint64_t>(n);
+    }
+  }
+  return copied;
+}
+
 Result<size_t> EqualizeState(const LiveReplica& from_replica, const LiveReplica& to_replica,
                              size_t max_bytes, std::vector<std::string>* where, bool dry_run) {
   pid_t from = from_replica.pid;

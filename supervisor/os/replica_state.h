@@ -48,6 +48,15 @@ Result<StateDigest> DigestReplicaState(const LiveReplica& replica);
 
 namespace nmr {
 
+// A vfork child ended without exec'ing (posix_spawn of a missing program): natively it
+// shared its parent's memory, and what it wrote there (posix_spawn's error code) is what the
+// parent reads next. Copies every byte of the parent's state ranges (core/memory_map.h, the
+// stack cut at the parent's signal frame) that differs in the child into the parent, except
+// [skip_begin, skip_end) (the shim's own state). Both must wait at a vote. Returns the number
+// of bytes copied.
+Result<size_t> CopyVforkWrites(const LiveReplica& child, const LiveReplica& parent,
+                               uint64_t skip_begin, uint64_t skip_end);
+
 // Start-up repair: makes `to`'s state byte-identical to `from`'s where they differ, if they
 // differ in at most `max_bytes` bytes. Both must wait at the same vote. Before the shim is
 // in, ld.so reads the time stamp counter (rdtsc, which cannot be trapped that early) and
