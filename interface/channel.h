@@ -52,6 +52,8 @@ inline constexpr int kPseudoSyscallForkDone = 1001;
 // sigsuspend and pause (args[0]: the signal mask while waiting): answered once a signal that
 // mask lets through is pending for the group, with the pending signals in the reply.
 inline constexpr int kPseudoSyscallSuspend = 1002;
+// rdtsc (args[0] 0) or rdtscp (1) trapped (PR_SET_TSC): the reply's value is the counter.
+inline constexpr int kPseudoSyscallRdtsc = 1003;
 // Not a syscall: what Vote() returns when the interrupted call must be restarted (the
 // kernel's own ERESTARTSYS, never seen by a program).
 inline constexpr long kRestartCall = -512;

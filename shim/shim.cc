@@ -49,6 +49,9 @@ NMR_STATE Channel* g_channel = nullptr;
 NMR_STATE uint32_t g_seq = 0;
 // The program's view of SIGSYS: the action it asked for, never installed (SIGSYS is ours).
 NMR_STATE KernelSigaction g_program_sigsys = {};
+// The program's view of SIGSEGV: while rdtsc traps, the shim's handler is installed and the
+// program's action is kept here (HandleSigsegv runs it).
+NMR_STATE KernelSigaction g_program_sigsegv = {};
 
 void PublishShimState() {
   g_channel->shim_state[0] = reinterpret_cast<uint64_t>(__start_nmr_state);
@@ -504,12 +507,13 @@ long EmulateSigaction(const long* args) {
   int sig = static_cast<int>(args[0]);
   auto* act = reinterpret_cast<const KernelSigaction*>(args[1]);
   auto* old = reinterpret_cast<KernelSigaction*>(args[2]);
-  if (sig == SIGSYS) {
+  if (sig == SIGSYS || sig == SIGSEGV) {
+    KernelSigaction& kept = sig == SIGSYS ? g_program_sigsys : g_program_sigsegv;
     if (old != nullptr) {
-      *old = g_program_sigsys;
+      *old = kept;
     }
     if (act != nullptr) {
-      g_program_sigsys = *act;
+      kept = *act;
     }
     return 0;
   }
@@ -609,16 +613,13 @@ long Dispatch(long nr, const long* args, unsigned long ip, unsigned long* progra
   }
 }
 
-void HandleSigsys(int, siginfo_t* info, void* context) {
-  if (info->si_code != 1 /* SYS_SECCOMP */) {
-    return;  // a SIGSYS someone sent: the program's view says what to do; ignored for now
-  }
-  auto* uc = static_cast<ucontext_t*>(context);
+// A vote from a signal handler: the kernel's frame must hold the same bytes in every replica
+// waiting at the vote (scrubbing and donor checks compare stacks), and its end is published.
+void PrepareVoteFrame(ucontext_t* uc) {
   greg_t* regs = uc->uc_mcontext.gregs;
   // The kernel fills these from the thread's last fault (a page fault's address and error
   // code), which differs between a replica whose peers forked (copy-on-write faults) and
-  // one that did not; sigreturn ignores them. Cleared, so that replicas waiting at the same
-  // vote hold the same bytes (scrubbing and donor checks compare stacks).
+  // one that did not; sigreturn ignores them.
   regs[REG_TRAPNO] = 0;
   regs[REG_ERR] = 0;
   regs[REG_CR2] = 0;
@@ -630,6 +631,63 @@ void HandleSigsys(int, siginfo_t* info, void* context) {
     extended_size = *reinterpret_cast<const uint32_t*>(fpstate + 464 + 4);
   }
   g_channel->sigframe_end = reinterpret_cast<uint64_t>(fpstate) + extended_size;
+}
+
+// rdtsc and rdtscp fault (PR_SET_TSC, PR_TSC_SIGSEGV) and land here: the time stamp counter
+// is one reading, agreed (kPseudoSyscallRdtsc), in every replica. Any other SIGSEGV is the
+// program's: its own handler runs (the shim keeps its action), or it dies by it.
+void HandleSigsegv(int sig, siginfo_t* info, void* context) {
+  auto* uc = static_cast<ucontext_t*>(context);
+  greg_t* regs = uc->uc_mcontext.gregs;
+  unsigned char code[3] = {};
+  if (info->si_code == SI_KERNEL && ReadOwnMemory(regs[REG_RIP], code, 2)) {
+    bool rdtsc = code[0] == 0x0f && code[1] == 0x31;
+    bool rdtscp = code[0] == 0x0f && code[1] == 0x01 && ReadOwnMemory(regs[REG_RIP] + 2, code + 2, 1) &&
+                  code[2] == 0xf9;
+    if (rdtsc || rdtscp) {
+      PrepareVoteFrame(uc);
+      long args[6] = {rdtscp ? 1 : 0, 0, 0, 0, 0, 0};
+      Reply reply = Exchange(kPseudoSyscallRdtsc, args, static_cast<unsigned long>(regs[REG_RIP]));
+      g_channel->sigframe_end = 0;
+      QueueReplySignals(reply);
+      uint64_t tsc = static_cast<uint64_t>(reply.value);
+      regs[REG_RAX] = static_cast<greg_t>(tsc & 0xffffffffU);
+      regs[REG_RDX] = static_cast<greg_t>(tsc >> 32);
+      if (rdtscp) {
+        regs[REG_RCX] = 0;  // IA32_TSC_AUX: the same "processor" in every replica
+      }
+      regs[REG_RIP] += rdtscp ? 3 : 2;
+      return;
+    }
+  }
+  KernelSigaction action = g_program_sigsegv;
+  if (action.handler == SIG_DFL || action.handler == SIG_IGN) {
+    // Its default action: the fault repeats when this returns, now with the default in place
+    // (a SIGSEGV sent by kill is sent again); the kernel ends the process as natively.
+    KernelSigaction default_action = {};
+    GateSyscall(SYS_rt_sigaction, SIGSEGV, reinterpret_cast<long>(&default_action), 0, 8);
+    if (info->si_code <= 0) {
+      QueueSignalOnSelf(SIGSEGV);
+    }
+    return;
+  }
+  if ((action.flags & SA_RESETHAND) != 0) {
+    g_program_sigsegv.handler = nullptr;  // SIG_DFL
+  }
+  if ((action.flags & SA_SIGINFO) != 0) {
+    reinterpret_cast<void (*)(int, siginfo_t*, void*)>(action.handler)(sig, info, context);
+  } else {
+    reinterpret_cast<void (*)(int)>(action.handler)(sig);
+  }
+}
+
+void HandleSigsys(int, siginfo_t* info, void* context) {
+  if (info->si_code != 1 /* SYS_SECCOMP */) {
+    return;  // a SIGSYS someone sent: the program's view says what to do; ignored for now
+  }
+  auto* uc = static_cast<ucontext_t*>(context);
+  greg_t* regs = uc->uc_mcontext.gregs;
+  PrepareVoteFrame(uc);
   long args[6] = {regs[REG_RDI], regs[REG_RSI], regs[REG_RDX],
                   regs[REG_R10], regs[REG_R8],  regs[REG_R9]};
   long nr = info->si_syscall;
@@ -722,6 +780,18 @@ void InstallSigsysHandler() {
   SHIM_CHECK(rc == 0, rc);
 }
 
+void InstallSigsegvHandler() {
+  KernelSigaction action = {};
+  action.handler = reinterpret_cast<void*>(&HandleSigsegv);
+  action.flags = SA_SIGINFO | kSaRestorer | SA_ONSTACK;
+  action.restorer = reinterpret_cast<void*>(&nmr_sigreturn_trampoline);
+  action.mask = ~0UL & ~kSigsysBit;  // the program's handler, run from here, may make syscalls
+  long rc = GateSyscall(SYS_rt_sigaction, SIGSEGV, reinterpret_cast<long>(&action), 0, 8);
+  SHIM_CHECK(rc == 0, rc);
+  rc = GateSyscall(SYS_prctl, PR_SET_TSC, PR_TSC_SIGSEGV);
+  SHIM_CHECK(rc == 0, rc);
+}
+
 void InstallFilter() {
   sock_fprog prog = {static_cast<unsigned short>(g_channel->setup.filter_length),
                      g_channel->setup.filter};
@@ -771,6 +841,7 @@ extern "C" __attribute__((constructor)) void nmr_shim_init(int, char**, char** e
   long patched = PatchVdso(vdso_base);
   SHIM_CHECK(patched >= 0, patched);
   InstallSigsysHandler();
+  InstallSigsegvHandler();
   InstallFilter();
   PublishShimState();
   g_channel->shim_ready.store(1, std::memory_order_release);

@@ -290,8 +290,10 @@ EffectiveSpec RefineSpec(long nr, const uint64_t args[6]) {
     out.spec.arg_count = 1;
     out.spec.args[0] = kScalarArg;
   }
-  if (nr == kPseudoSyscallForkDone || nr == kPseudoSyscallSuspend) {
-    out.spec.name = nr == kPseudoSyscallForkDone ? "nmr_fork_done" : "nmr_sigsuspend";
+  if (nr == kPseudoSyscallForkDone || nr == kPseudoSyscallSuspend || nr == kPseudoSyscallRdtsc) {
+    out.spec.name = nr == kPseudoSyscallForkDone ? "nmr_fork_done"
+                    : nr == kPseudoSyscallSuspend ? "nmr_sigsuspend"
+                                                  : "nmr_rdtsc";
     out.spec.cls = SyscallClass::kSpecial;
     out.spec.arg_count = 1;
     out.spec.args[0] = kScalarArg;

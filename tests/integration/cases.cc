@@ -121,6 +121,7 @@ std::vector<Case> MakeCases() {
       {.name = "nondeterminism_clocks", .argv = {Prog("nondeterminism"), "clocks"}, .extra = Voted("clock_gettime", 5)},
       {.name = "nondeterminism_random", .argv = {Prog("nondeterminism"), "random"}, .extra = Voted("getrandom", 2)},
       {.name = "nondeterminism_ids", .argv = {Prog("nondeterminism"), "ids"}, .extra = Voted("getpid", 1)},
+      {.name = "nondeterminism_tsc", .argv = {Prog("nondeterminism"), "tsc"}, .extra = Voted("nmr_rdtsc", 2)},
   };
   for (int code : {0, 1, 3, 42, 255}) {
     cases.push_back({.name = "exit_" + std::to_string(code), .argv = {Prog("exit_code"), std::to_string(code)}});

@@ -3,7 +3,7 @@
 // are the same in every run, and then feeds each value into the arguments of a syscall
 // (lseek on /dev/null), so that replicas which were handed different values vote differently
 // and show up as divergences in nmr-run's report.
-// Usage: nondeterminism [all|clocks|random|ids] (default all).
+// Usage: nondeterminism [all|clocks|random|ids|tsc] (default all).
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 static int sink = -1;
 // Make `value` part of a voted syscall: lseek(/dev/null, value mod 2^40, SEEK_SET).
@@ -62,6 +63,17 @@ static void Random(void) {
   Use(Bytes(u, 16));
 }
 
+// The time stamp counter, read by the instruction itself (no syscall): rdtsc and rdtscp.
+static void Tsc(void) {
+  unsigned long a = __rdtsc();
+  unsigned aux;
+  unsigned long b = __rdtscp(&aux);
+  printf("tsc: monotone %d\n", b >= a);
+  Use(a);
+  Use(b);
+  Use(aux);
+}
+
 static void Ids(void) {
   pid_t pid = getpid();
   printf("pid matches: %s\n", pid == (pid_t)syscall(SYS_getpid) ? "yes" : "no");
@@ -79,6 +91,7 @@ int main(int argc, char** argv) {
   if (all || strcmp(what, "clocks") == 0) Clocks();
   if (all || strcmp(what, "random") == 0) Random();
   if (all || strcmp(what, "ids") == 0) Ids();
+  if (all || strcmp(what, "tsc") == 0) Tsc();
   if (all || strcmp(what, "clocks") == 0) {  // time goes on between the groups
     struct timespec m;
     clock_gettime(CLOCK_MONOTONIC, &m);
