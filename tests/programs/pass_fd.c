@@ -69,10 +69,11 @@ int main(void) {
   }
   close(pair[1]);
   int fd = open("passed.txt", O_RDONLY);
-  printf("sent %d\n", SendFd(pair[0], fd, "here is a file"));
-  fflush(stdout);
+  int sent = SendFd(pair[0], fd, "here is a file");
   char text[64];
+  // The child prints before it replies: the output's order is fixed.
   int back = ReceiveFd(pair[0], text, sizeof text);
+  printf("sent %d\n", sent);
   write(back, "appended through the returned fd\n", 33);
   int status;
   waitpid(child, &status, 0);
