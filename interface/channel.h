@@ -54,6 +54,10 @@ inline constexpr int kPseudoSyscallForkDone = 1001;
 inline constexpr int kPseudoSyscallSuspend = 1002;
 // rdtsc (args[0] 0) or rdtscp (1) trapped (PR_SET_TSC): the reply's value is the counter.
 inline constexpr int kPseudoSyscallRdtsc = 1003;
+// sigtimedwait/sigwaitinfo/sigwait (args[0]: the set, args[1]: the timeout in ns, -1: none):
+// answered once a signal of the set is pending for the group (it comes with the reply), or
+// with -EAGAIN when the timeout has passed.
+inline constexpr int kPseudoSyscallSigwait = 1004;
 // Not a syscall: what Vote() returns when the interrupted call must be restarted (the
 // kernel's own ERESTARTSYS, never seen by a program).
 inline constexpr long kRestartCall = -512;

@@ -276,7 +276,7 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[125] = Unknown("capget");
   t[126] = Unknown("capset");
   t[127] = Local("rt_sigpending", {Out(kSigset), Scalar()});
-  t[128] = Local("rt_sigtimedwait", {In(kSigset), Opt(Out(kSiginfo)), Opt(In(kTimespec)), Scalar()},
+  t[128] = Shim("rt_sigtimedwait", {In(kSigset), Opt(Out(kSiginfo)), Opt(In(kTimespec)), Scalar()},
                  kNever);
   t[129] = Special("rt_sigqueueinfo", {Pid(), Sig(), Ptr()});
   t[130] = Shim("rt_sigsuspend", {In(kSigset), Scalar()}, kNever);

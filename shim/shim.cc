@@ -574,6 +574,39 @@ long SuspendUntilSignal(unsigned long set) {
   }
 }
 
+// sigtimedwait, sigwaitinfo and sigwait take a pending signal of the set (the program blocks
+// them). Signals reach a replica only with replies, so the wait is a vote: once a signal of
+// the set is pending for the group, the reply brings it, and the real call takes it at once.
+long EmulateSigtimedwait(const long* args) {
+  if (args[3] != 8) {
+    return -EINVAL;
+  }
+  unsigned long set = *reinterpret_cast<const unsigned long*>(args[0]) & ~kSigsysBit;
+  long timeout_ns = -1;
+  if (args[2] != 0) {
+    const auto* ts = reinterpret_cast<const long*>(args[2]);
+    if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000) {
+      return -EINVAL;
+    }
+    timeout_ns = ts[0] > 1000000000L ? 1000000000L * 1000000000L : ts[0] * 1000000000L + ts[1];
+  }
+  long none[2] = {0, 0};
+  for (;;) {
+    // One already pending (queued with an earlier reply) is taken without a vote.
+    long taken = GateSyscall(SYS_rt_sigtimedwait, reinterpret_cast<long>(&set), args[1],
+                             reinterpret_cast<long>(none), 8);
+    if (taken != -EAGAIN) {
+      return taken;
+    }
+    long wait[6] = {static_cast<long>(set), timeout_ns, 0, 0, 0, 0};
+    Reply reply = Exchange(kPseudoSyscallSigwait, wait, 0);
+    QueueReplySignals(reply);
+    if (reply.value < 0) {
+      return reply.value;  // -EAGAIN: the timeout passed
+    }
+  }
+}
+
 long EmulateSigsuspend(const long* args) {
   if (args[1] != 8) {
     return -EINVAL;
@@ -606,6 +639,8 @@ long Dispatch(long nr, const long* args, unsigned long ip, unsigned long* progra
       return EmulateSigsuspend(args);
     case SYS_pause:
       return SuspendUntilSignal(*program_mask);
+    case SYS_rt_sigtimedwait:
+      return EmulateSigtimedwait(args);
     case SYS_prctl:
       return EmulatePrctl(args);
     default:

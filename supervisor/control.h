@@ -283,6 +283,7 @@ class Group {
   bool ended_ = false;    // its end was decided and every replica is gone: a zombie
   bool waited_ = false;   // its parent collected its status (or nobody will)
   bool tree_waiting_ = false;  // the agreed call waits for the tree (wait4, a fork's end)
+  int64_t sigwait_deadline_ms_ = 0;  // a sigtimedwait's timeout (0: none)
   std::vector<int> fork_fds_;  // per slot, the forked child's channel fd (kFork replies)
   pid_t forked_vpid_ = 0;      // the child of the fork in progress
   std::map<std::string, uint64_t> refused_;  // the performer's, once it is gone

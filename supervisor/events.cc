@@ -108,6 +108,9 @@ std::optional<int64_t> Group::NextDeadline() const {
   };
   earliest(NextFaultDeadline());
   earliest(TimerDeadlineMs());
+  if (executing_ && tree_waiting_ && sigwait_deadline_ms_ != 0) {
+    earliest(sigwait_deadline_ms_);
+  }
   if (engine_.finished() && !stopping_) {
     earliest(finished_at_ms_ + policy_.vote_timeout_ms);
   }

@@ -80,6 +80,10 @@ Group::TreeCall Group::StartTreeCall(const Call& call) {
         return TreeCall::kNotMine;  // a thread (EAGAIN, in the performer)
       }
       return StartFork(call);
+    case kPseudoSyscallSigwait:
+      sigwait_deadline_ms_ =
+          static_cast<int64_t>(a[1]) < 0 ? 0 : NowMs() + static_cast<int64_t>(a[1] / 1'000'000);
+      [[fallthrough]];
     case kPseudoSyscallForkDone:
     case kPseudoSyscallSuspend:
     case SYS_wait4:
@@ -355,13 +359,20 @@ bool Group::PollTreeCall() {
     outcome.value = static_cast<int64_t>(a[0]) < 0 ? static_cast<int64_t>(a[0]) : forked_vpid_;
     return true;
   }
-  if (call.nr == kPseudoSyscallSuspend) {
-    if ((signals_for_program_ & ~a[0]) == 0) {
-      return false;
+  if (call.nr == kPseudoSyscallSuspend || call.nr == kPseudoSyscallSigwait) {
+    // sigsuspend: a signal its mask lets through; sigwait: one of its set.
+    uint64_t wanted = call.nr == kPseudoSyscallSuspend ? ~a[0] : a[0];
+    if ((signals_for_program_ & wanted) != 0) {
+      interrupting_ = true;  // the pending signals go with this reply
+      outcome.value = 0;
+      return true;
     }
-    interrupting_ = true;  // the pending signals go with this reply
-    outcome.value = 0;
-    return true;
+    if (call.nr == kPseudoSyscallSigwait && sigwait_deadline_ms_ != 0 &&
+        NowMs() >= sigwait_deadline_ms_) {
+      outcome.value = -EAGAIN;
+      return true;
+    }
+    return false;
   }
   // wait4(pid, status, options, rusage) or waitid(idtype, id, infop, options, rusage).
   bool is_waitid = call.nr == SYS_waitid;

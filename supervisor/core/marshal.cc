@@ -290,13 +290,17 @@ EffectiveSpec RefineSpec(long nr, const uint64_t args[6]) {
     out.spec.arg_count = 1;
     out.spec.args[0] = kScalarArg;
   }
-  if (nr == kPseudoSyscallForkDone || nr == kPseudoSyscallSuspend || nr == kPseudoSyscallRdtsc) {
-    out.spec.name = nr == kPseudoSyscallForkDone ? "nmr_fork_done"
+  if (nr == kPseudoSyscallForkDone || nr == kPseudoSyscallSuspend || nr == kPseudoSyscallRdtsc ||
+      nr == kPseudoSyscallSigwait) {
+    out.spec.name = nr == kPseudoSyscallForkDone  ? "nmr_fork_done"
                     : nr == kPseudoSyscallSuspend ? "nmr_sigsuspend"
-                                                  : "nmr_rdtsc";
+                    : nr == kPseudoSyscallRdtsc   ? "nmr_rdtsc"
+                                                  : "nmr_sigwait";
     out.spec.cls = SyscallClass::kSpecial;
-    out.spec.arg_count = 1;
-    out.spec.args[0] = kScalarArg;
+    out.spec.arg_count = nr == kPseudoSyscallSigwait ? 2 : 1;
+    for (int i = 0; i < out.spec.arg_count; ++i) {
+      out.spec.args[i] = kScalarArg;
+    }
   }
   if (nr == SYS_ioctl) {
     out.supported = RefineIoctl(args[1], out.spec.args[2]);

@@ -74,11 +74,14 @@ std::vector<Case> TreeCases(const std::pair<std::string, std::string>& in,
       {.name = "sigchld_siginfo_and_wait", .argv = {Prog("sigchld_info")}},
       {.name = "itimer_counting", .argv = {Prog("itimer_count")}},
       {.name = "sigchld_into_a_masked_wait", .argv = {Prog("masked_wait")}},
+      {.name = "sigwait_timer_timeout_and_child", .argv = {Prog("sigwait")}},
       {.name = "fd_passed_over_a_unix_socket", .argv = {Prog("pass_fd")}},
       {.name = "posix_spawn_and_a_missing_program", .argv = {Prog("spawn")},
        .extra = [](const RunResult&, const RunResult& nmr, const nlohmann::json& report) {
          EXPECT_NE(nmr.out.find("missing: posix_spawn 2 (No such file or directory)"), std::string::npos);
-         if (report.is_object()) EXPECT_EQ(report["divergences"].size(), 0u) << report["divergences"].dump();
+         if (report.is_object()) {
+           EXPECT_EQ(report["divergences"].size(), 0u) << report["divergences"].dump();
+         }
        }},
       {.name = "python_send_fds", .argv = {"/usr/bin/python3", "-c", kSendFds}},
   };
