@@ -391,8 +391,6 @@ bool Deliverable(int sig, unsigned long mask) {
   return true;
 }
 
-// The signal mask a call installs while it waits (pselect6, ppoll, epoll_pwait): false if it
-// has none. The supervisor marshalled it, so it was readable when the call was voted.
 // Reads the program's memory without faulting on a bad pointer (the call gets EFAULT from the
 // supervisor then, as natively).
 bool ReadOwnMemory(long address, void* out, unsigned long size) {
@@ -405,6 +403,8 @@ bool ReadOwnMemory(long address, void* out, unsigned long size) {
                      reinterpret_cast<long>(&remote), 1, 0) == static_cast<long>(size);
 }
 
+// The signal mask a call installs while it waits (pselect6, ppoll, epoll_pwait): false if it
+// has none.
 bool CallWaitMask(long nr, const long* args, unsigned long* mask) {
   long set = 0;
   switch (nr) {

@@ -137,6 +137,8 @@ class Group {
   bool finished() const { return engine_.finished(); }
   void ForwardEarlyOutput();
   std::array<std::string, 2> TakeEarlyOutput();
+  // Writes what TakeEarlyOutput took to fds 1 and 2 of the calling thread's table.
+  static void WriteEarlyOutput(const std::array<std::string, 2>& out);
   void Release();
   void AddCpuTimes(std::vector<double>* cpu_s) const;
   ProcessRecord Record() const;
@@ -283,7 +285,7 @@ class Group {
   bool ended_ = false;    // its end was decided and every replica is gone: a zombie
   bool waited_ = false;   // its parent collected its status (or nobody will)
   bool tree_waiting_ = false;  // the agreed call waits for the tree (wait4, a fork's end)
-  int64_t sigwait_deadline_ms_ = 0;  // a sigtimedwait's timeout (0: none)
+  int64_t sigwait_deadline_ms_ = 0;  // the sigtimedwait being executed: its timeout (0: none)
   std::vector<int> fork_fds_;  // per slot, the forked child's channel fd (kFork replies)
   pid_t forked_vpid_ = 0;      // the child of the fork in progress
   std::map<std::string, uint64_t> refused_;  // the performer's, once it is gone
@@ -316,6 +318,7 @@ class Supervisor {
   // supervisor.cc
   void Loop();
   bool AnyRunning() const;
+  void AddToReport(const Group& group);
   int Conclude();
   // events.cc
   void WaitForEvent(uint32_t event_seen);
@@ -329,9 +332,9 @@ class Supervisor {
   Policy policy_;
   ProgramThread& program_thread_;
   Report report_;
-  // The processes that have not been collected yet; the first is the program nmr-run started.
+  // The processes that have not been collected yet (the others are in the report); the first
+  // is the program nmr-run started.
   std::vector<std::unique_ptr<Group>> groups_;
-  std::vector<ProcessRecord> collected_;  // the report's records of the others
   std::vector<bool> fault_done_;
   bool stopping_ = false;    // every replica is being killed; no more votes are taken
   bool reap_pending_ = true;  // SIGCHLD came: call wait4

@@ -108,7 +108,7 @@ std::optional<int64_t> Group::NextDeadline() const {
   };
   earliest(NextFaultDeadline());
   earliest(TimerDeadlineMs());
-  if (executing_ && tree_waiting_ && sigwait_deadline_ms_ != 0) {
+  if (executing_ && executing_call_.nr == kPseudoSyscallSigwait && sigwait_deadline_ms_ != 0) {
     earliest(sigwait_deadline_ms_);
   }
   if (engine_.finished() && !stopping_) {

@@ -563,15 +563,16 @@ std::array<std::string, 2> Group::TakeEarlyOutput() {
   return out;
 }
 
-// The root's, at the end of the run (on the main thread): to nmr-run's own stdout/stderr.
-void Group::ForwardEarlyOutput() {
-  std::array<std::string, 2> out = TakeEarlyOutput();
+void Group::WriteEarlyOutput(const std::array<std::string, 2>& out) {
   for (int i = 0; i < 2; ++i) {
     if (!out[i].empty() && write(i + 1, out[i].data(), out[i].size()) < 0) {
       break;
     }
   }
 }
+
+// The root's, at the end of the run (on the main thread): to nmr-run's own stdout/stderr.
+void Group::ForwardEarlyOutput() { WriteEarlyOutput(TakeEarlyOutput()); }
 
 // What nmr-run holds for a group that has ended: its channels, its replicas' pipes.
 void Group::Release() {

@@ -121,11 +121,7 @@ void Supervisor::Loop() {
       if (group.get() == program || !group->ended_ || !group->waited_) {
         return false;
       }
-      collected_.push_back(group->Record());
-      for (const auto& [what, count] : group->refused()) {
-        report_.refused[what] += count;
-      }
-      group->AddCpuTimes(&report_.cpu_s);
+      AddToReport(*group);
       return true;
     });
     if (!AnyRunning()) {
@@ -188,6 +184,15 @@ void Supervisor::OnGroupEnded(Group& group) {
   }
 }
 
+// What a group adds to the report: its record in the tree, its refused calls, its CPU time.
+void Supervisor::AddToReport(const Group& group) {
+  report_.processes.push_back(group.Record());
+  for (const auto& [what, count] : group.refused()) {
+    report_.refused[what] += count;
+  }
+  group.AddCpuTimes(&report_.cpu_s);
+}
+
 int Supervisor::Conclude() {
   spdlog::debug("every replica has ended");
   if (!groups_.empty()) {
@@ -195,13 +200,8 @@ int Supervisor::Conclude() {
   }
   for (auto& group : groups_) {
     group->responder_.reset();
-    for (const auto& [what, count] : group->refused()) {
-      report_.refused[what] += count;
-    }
-    group->AddCpuTimes(&report_.cpu_s);
-    collected_.push_back(group->Record());
+    AddToReport(*group);
   }
-  report_.processes = collected_;
   std::sort(report_.processes.begin(), report_.processes.end(),
             [](const ProcessRecord& a, const ProcessRecord& b) { return a.pid < b.pid; });
   report_.wall_s =

@@ -81,8 +81,9 @@ Group::TreeCall Group::StartTreeCall(const Call& call) {
       }
       return StartFork(call);
     case kPseudoSyscallSigwait:
-      sigwait_deadline_ms_ =
-          static_cast<int64_t>(a[1]) < 0 ? 0 : NowMs() + static_cast<int64_t>(a[1] / 1'000'000);
+      sigwait_deadline_ms_ = static_cast<int64_t>(a[1]) < 0
+                                 ? 0
+                                 : NowMs() + static_cast<int64_t>(a[1] / 1'000'000);
       [[fallthrough]];
     case kPseudoSyscallForkDone:
     case kPseudoSyscallSuspend:
@@ -130,18 +131,17 @@ Group::TreeCall Group::StartTreeCall(const Call& call) {
     case SYS_kill:
       return SignalGroups(call, static_cast<pid_t>(a[0]), static_cast<int>(a[1]));
     case SYS_tkill:
-      if (static_cast<pid_t>(a[0]) == vpid_) {
-        return TreeCall::kNotMine;  // to itself: voted, then queued by each replica
+    case SYS_tgkill: {
+      // A thread: one per process, its tid its pid (raise() is tgkill(getpid(), gettid())).
+      auto tid = static_cast<pid_t>(call.nr == SYS_tkill ? a[0] : a[1]);
+      if (tid <= 0 || (call.nr == SYS_tgkill && static_cast<pid_t>(a[0]) <= 0)) {
+        return answer(-EINVAL);
       }
-      return SignalGroups(call, static_cast<pid_t>(a[0]), static_cast<int>(a[1]));
-    case SYS_tgkill:
-      if (static_cast<pid_t>(a[0]) == vpid_ && static_cast<pid_t>(a[1]) == vpid_) {
-        return TreeCall::kNotMine;
+      if (call.nr == SYS_tgkill && a[0] != a[1]) {
+        return answer(-ESRCH);
       }
-      if (a[0] != a[1]) {
-        return answer(-ESRCH);  // one thread per process
-      }
-      return SignalGroups(call, static_cast<pid_t>(a[0]), static_cast<int>(a[2]));
+      return SignalGroups(call, tid, static_cast<int>(call.nr == SYS_tkill ? a[1] : a[2]));
+    }
     case SYS_alarm:
     case SYS_getitimer:
     case SYS_setitimer:
@@ -205,9 +205,10 @@ Group::TreeCall Group::TerminalGroupCall(const Call& call) {
   return TreeCall::kReady;
 }
 
-// kill(2)'s targets within the tree: a pid, the caller's process group (0), every process
-// but the caller (-1), or a process group (-pgid). The caller's own share is queued by its
-// replicas on themselves, as a signal to itself is; the others get it at their next step.
+// kill(2)'s targets within the tree (tkill and tgkill name a pid): a pid, the caller's process
+// group (0), every process but the caller (-1), or a process group (-pgid). The caller's own
+// share is voted, then queued by each of its replicas on itself; the others get it with
+// their next reply.
 Group::TreeCall Group::SignalGroups(const Call& call, pid_t pid, int sig) {
   Outcome& outcome = performer_->BeginAnswer(call);
   if (sig < 0 || sig > 64) {
@@ -519,13 +520,7 @@ void Group::End() {
     std::array<std::string, 2> early;
     program_thread_.RunOnMain([&] { early = TakeEarlyOutput(); });
     if (!early[0].empty() || !early[1].empty()) {
-      InTable([&] {
-        for (int i = 0; i < 2; ++i) {
-          if (!early[i].empty() && write(i + 1, early[i].data(), early[i].size()) < 0) {
-            break;
-          }
-        }
-      });
+      InTable([&] { WriteEarlyOutput(early); });
     }
   }
   if (executing_ && !tree_waiting_ && executor_ && !executor_->Done()) {

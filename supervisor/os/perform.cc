@@ -182,21 +182,6 @@ bool Performer::AnswerSpecial(const Call& call) {
     case SYS_execveat:
       Refuse(call.nr, "not supported yet (ENOSYS)", false);
       return Answer(-ENOSYS);
-    case SYS_kill:
-      if (!IsSelf(static_cast<int64_t>(a[0])) && static_cast<int64_t>(a[0]) != -virtual_pid_) {
-        return Answer(-ESRCH);
-      }
-      break;
-    case SYS_tkill:
-      if (!IsSelf(static_cast<int64_t>(a[0]))) {
-        return Answer(-ESRCH);
-      }
-      break;
-    case SYS_tgkill:
-      if (!IsSelf(static_cast<int64_t>(a[0])) || !IsSelf(static_cast<int64_t>(a[1]))) {
-        return Answer(-ESRCH);
-      }
-      break;
     case kPseudoSyscallMapDone:
       return Answer(0);
     case kPseudoSyscallRdtsc:
@@ -205,16 +190,7 @@ bool Performer::AnswerSpecial(const Call& call) {
       Refuse(call.nr, "not supported yet (ENOSYS)", false);
       return Answer(-ENOSYS);
   }
-  // A signal to itself: voted, then each replica queues it on itself.
-  int sig = static_cast<int>(call.nr == SYS_tgkill ? a[2] : a[1]);
-  if (sig < 0 || sig >= 65) {
-    return Answer(-EINVAL);
-  }
-  if (sig == 0) {
-    return Answer(0);
-  }
-  outcome_.signals |= 1ULL << (sig - 1);
-  return Answer(0);
+  return false;
 }
 
 namespace {
