@@ -12,13 +12,7 @@
 # cores, runs are bimodal). Results: stdout and bench/results/processes.md.
 #   RUNS=7 WARMUP=1
 set -euo pipefail
-if [[ $# -ne 1 ]]; then
-    echo "usage: $0 BUILD_DIR" >&2
-    exit 2
-fi
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BUILD_DIR=$(cd "$1" && pwd)
-NMR="$BUILD_DIR/bin/nmr-run"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 RUNS=${RUNS:-7}
 WARMUP=${WARMUP:-1}
 for tool in hyperfine bash make gcc python3; do

@@ -10,10 +10,7 @@
 # Figures come from nmr-run's own --report (recoveries[].ms, digest_ms, bytes_compared),
 # median of RUNS runs (default 5). The table goes to stdout and bench/results/recovery.md.
 set -euo pipefail
-[[ $# -eq 1 ]] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BUILD=$(cd "$1" && pwd)
-NMR="$BUILD/bin/nmr-run"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 PY=/usr/bin/python3
 RUNS=${RUNS:-5}
 HEAP_MB=${HEAP_MB:-500}
@@ -50,16 +47,16 @@ PY
   echo
   echo "| program | runs | recovery ms | MiB digested | digest ms | digest ms per GiB |"
   echo "|---|---:|---:|---:|---:|---:|"
-  measure "write_lines 50 (small C program)" "$BUILD/tests/programs/write_lines" 50
+  measure "write_lines 50 (small C program)" "$BUILD_DIR/tests/programs/write_lines" 50
   measure "python3, ${HEAP_MB} MB bytearray heap" "$PY" -c \
     "x = bytearray(b'\x01') * ($HEAP_MB << 20); print('ready', flush=True); print(sum(x[::4096]))"
   echo
   echo "## Scrubbing overhead (examples/matmul, default size)"
   echo
   hyperfine --shell=none --runs "$RUNS" --warmup 1 --export-json "$tmp/h.json" \
-    -n native "$BUILD/examples/matmul" \
-    -n "nmr-run -n 3" "$NMR -n 3 --log-level error -- $BUILD/examples/matmul" \
-    -n "nmr-run -n 3, scrub 1000 ms" "$NMR -n 3 --log-level error -p $HERE/scrub-1000.yaml -- $BUILD/examples/matmul" \
+    -n native "$BUILD_DIR/examples/matmul" \
+    -n "nmr-run -n 3" "$NMR -n 3 --log-level error -- $BUILD_DIR/examples/matmul" \
+    -n "nmr-run -n 3, scrub 1000 ms" "$NMR -n 3 --log-level error -p $HERE/scrub-1000.yaml -- $BUILD_DIR/examples/matmul" \
     >/dev/null 2>&1
   "$PY" - "$tmp/h.json" <<'PY'
 import json, statistics, sys

@@ -16,14 +16,7 @@
 #   PY_RUNS=10          timed runs per python3 variant   (PY_WARMUP=2)
 set -euo pipefail
 
-if [[ $# -ne 1 ]]; then
-    echo "usage: $0 BUILD_DIR" >&2
-    exit 2
-fi
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BUILD_DIR=$(cd "$1" && pwd)
-NMR="$BUILD_DIR/bin/nmr-run"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 PY=/usr/bin/python3
 RESULTS_DIR="$HERE/results"
 RESULTS="$RESULTS_DIR/latest.md"

@@ -56,10 +56,7 @@ Executor::~Executor() {
   }
   if (owns_table_ && Done()) {
     // Its table closes with it: the program's pipes see EOF as when a process exits.
-    nr_ = -2;
-    ++job_seq_;
-    posted_seq_.store(job_seq_, std::memory_order_release);
-    FutexWake(&posted_seq_);
+    Post(kEndThread);
     thread_.join();
     return;
   }
@@ -104,10 +101,10 @@ void Executor::Loop(bool unshare_table) {
       FutexWait(&posted_seq_, posted);
       continue;
     }
-    if (nr_ == -2) {
+    if (nr_ == kEndThread) {
       return;
     }
-    if (nr_ == -1) {
+    if (nr_ == kRunFunction) {
       result_ = function_();
     } else {
       long r = syscall(nr_, args_[0], args_[1], args_[2], args_[3], args_[4], args_[5]);
@@ -120,15 +117,19 @@ void Executor::Loop(bool unshare_table) {
   }
 }
 
-void Executor::Submit(long nr, const uint64_t args[6]) {
-  NMR_CHECK(Done());
+void Executor::Post(long nr) {
   nr_ = nr;
-  for (int i = 0; i < 6; ++i) {
-    args_[i] = args[i];
-  }
   ++job_seq_;
   posted_seq_.store(job_seq_, std::memory_order_release);
   FutexWake(&posted_seq_);
+}
+
+void Executor::Submit(long nr, const uint64_t args[6]) {
+  NMR_CHECK(Done());
+  for (int i = 0; i < 6; ++i) {
+    args_[i] = args[i];
+  }
+  Post(nr);
 }
 
 int64_t Executor::Run(long nr, const uint64_t args[6]) {
@@ -140,10 +141,7 @@ int64_t Executor::Run(long nr, const uint64_t args[6]) {
 int64_t Executor::RunFunction(std::function<int64_t()> work) {
   NMR_CHECK(Done());
   function_ = std::move(work);
-  nr_ = -1;
-  ++job_seq_;
-  posted_seq_.store(job_seq_, std::memory_order_release);
-  FutexWake(&posted_seq_);
+  Post(kRunFunction);
   WaitDone();
   function_ = nullptr;
   return result_;

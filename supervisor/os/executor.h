@@ -54,7 +54,11 @@ class Executor {
  private:
   explicit Executor(std::atomic<uint32_t>* event_word) : event_word_(event_word) {}
   void Loop(bool unshare_table);
+  // Hands job `nr` (a syscall number, or one of the two below) to the thread.
+  void Post(long nr);
   void WaitDone();
+  static constexpr long kRunFunction = -1;
+  static constexpr long kEndThread = -2;
 
   std::atomic<uint32_t>* event_word_;
   std::thread thread_;
@@ -62,7 +66,7 @@ class Executor {
   uint32_t job_seq_ = 0;
   std::atomic<uint32_t> posted_seq_{0};
   std::atomic<uint32_t> done_seq_{0};
-  long nr_ = -1;  // -1: run function_; -2: end the thread
+  long nr_ = -1;  // a syscall number, kRunFunction (function_) or kEndThread
   uint64_t args_[6] = {};
   std::function<int64_t()> function_;
   std::atomic<uint32_t> started_{0};
