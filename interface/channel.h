@@ -29,7 +29,7 @@
 namespace nmr {
 
 inline constexpr uint32_t kChannelMagic = 0x316d6e72;  // "rnm1"
-inline constexpr uint32_t kProtocolVersion = 5;
+inline constexpr uint32_t kProtocolVersion = 6;
 // The fd number at which a replica inherits its channel (a sealed memfd) across execve. The
 // shim maps it and closes it in its constructor, before the program runs.
 inline constexpr int kChannelFd = 100;
@@ -90,12 +90,14 @@ inline constexpr uint32_t kReplyForkDonorShift = 8;
 inline constexpr uint64_t kForkStackWipe = 16384;
 
 // How a signal in a reply's `signals` is queued (its siginfo): who sent it and why, in
-// virtual ids, as the program would see it natively. Zero: SI_USER from pid 0.
+// virtual ids, as the program would see it natively. Zero: SI_USER from pid 0. The fields sit
+// where the kernel's siginfo_t has them (offsets 8, 16, 20 and 24).
 struct SignalInfo {
-  int32_t code;    // si_code: SI_USER, SI_TKILL, SI_KERNEL, CLD_EXITED, ...
-  int32_t pid;     // si_pid (virtual)
-  int32_t uid;     // si_uid
-  int32_t status;  // si_status (SIGCHLD)
+  int32_t code;   // si_code: SI_USER, SI_TKILL, SI_QUEUE, SI_TIMER, SI_KERNEL, CLD_EXITED, ...
+  int32_t pid;    // si_pid (virtual); si_timerid for SI_TIMER
+  int32_t uid;    // si_uid; si_overrun for SI_TIMER
+  int32_t unused;
+  int64_t value;  // si_status (SIGCHLD), or si_value (SI_QUEUE, SI_TIMER)
 };
 
 struct Request {
@@ -164,6 +166,10 @@ struct alignas(64) Channel {
   // [begin, end) of the shim's own mutable state in the replica (untrusted: only ever used to
   // leave bytes alone).
   uint64_t shim_state[2];
+  // The signals blocked while the current request's call waits (the program's mask, or the
+  // call's own: ppoll, pselect6, epoll_pwait), written before request_seq. Untrusted: it only
+  // decides whether a signal cuts the executed call short, as it would natively.
+  uint64_t call_mask;
 };
 inline constexpr uint64_t kMaxSigframe = 32768;
 
@@ -189,8 +195,9 @@ static_assert(offsetof(Channel, clone_pid) == 4408);
 static_assert(offsetof(Channel, sigframe_end) == 4416);
 static_assert(offsetof(Reply, fork_channel_fd) == 28);
 static_assert(offsetof(Channel, signal_info) == 4424);
-static_assert(offsetof(Channel, shim_state) == 5448);
-static_assert(sizeof(SignalInfo) == 16);
+static_assert(offsetof(Channel, shim_state) == 5960);
+static_assert(offsetof(Channel, call_mask) == 5976);
+static_assert(sizeof(SignalInfo) == 24);
 
 static_assert(std::atomic<int32_t>::is_always_lock_free);
 

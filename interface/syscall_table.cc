@@ -25,6 +25,10 @@ constexpr int kTimezone = 8;       // struct timezone
 constexpr int kUtimbuf = 16;       // struct utimbuf
 constexpr int kItimerval = 32;     // struct itimerval
 constexpr int kItimerspec = 32;    // struct itimerspec
+constexpr int kSigevent = 64;      // struct sigevent
+constexpr int kTimerT = 4;         // the kernel's timer_t (an int)
+constexpr int kTimex = 208;        // struct timex (adjtimex)
+constexpr int kMqAttr = 64;        // struct mq_attr
 constexpr int kRlimit = 16;        // struct rlimit
 constexpr int kRusage = 144;       // struct rusage
 constexpr int kSysinfo = 112;      // struct sysinfo
@@ -165,7 +169,7 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[23] = Once("select", {Scalar(), FdSet(), FdSet(), FdSet(), Opt(InOut(kTimeval))}, kNever);
   t[24] = Local("sched_yield", {});
   t[25] = Local("mremap", {Ptr(), Scalar(), Scalar(), Scalar(), Ptr()});
-  t[26] = Unknown("msync");  // acts on the replica's own mappings, but is not on the local list
+  t[26] = Local("msync", {Ptr(), Scalar(), Scalar()});  // the replica's own mappings
   t[27] = Local("mincore", {Ptr(), Scalar(), Ptr()});
   t[28] = Local("madvise", {Ptr(), Scalar(), Scalar()});
   t[29] = Unknown("shmget");
@@ -278,7 +282,7 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[127] = Local("rt_sigpending", {Out(kSigset), Scalar()});
   t[128] = Shim("rt_sigtimedwait", {In(kSigset), Opt(Out(kSiginfo)), Opt(In(kTimespec)), Scalar()},
                  kNever);
-  t[129] = Special("rt_sigqueueinfo", {Pid(), Sig(), Ptr()});
+  t[129] = Special("rt_sigqueueinfo", {Pid(), Sig(), In(kSiginfo)});
   t[130] = Shim("rt_sigsuspend", {In(kSigset), Scalar()}, kNever);
   t[131] = Local("sigaltstack", {Opt(In(kStackT)), Opt(Out(kStackT))});
   t[132] = Once("utime", {Path(), Opt(In(kUtimbuf))});
@@ -293,13 +297,13 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   // `who` is a pid, a pgid or a uid depending on `which`: not translated.
   t[140] = Once("getpriority", {Scalar(), Scalar()});
   t[141] = Once("setpriority", {Scalar(), Scalar(), Scalar()});
-  t[142] = Unknown("sched_setparam");
+  t[142] = Local("sched_setparam", {Pid(), In(kSchedParam)});
   t[143] = Local("sched_getparam", {Pid(), Out(kSchedParam)});
-  t[144] = Unknown("sched_setscheduler");
+  t[144] = Local("sched_setscheduler", {Pid(), Scalar(), In(kSchedParam)});
   t[145] = Local("sched_getscheduler", {Pid()});
   t[146] = Local("sched_get_priority_max", {Scalar()});
   t[147] = Local("sched_get_priority_min", {Scalar()});
-  t[148] = Unknown("sched_rr_get_interval");
+  t[148] = Local("sched_rr_get_interval", {Pid(), Out(kTimespec)});
   t[149] = Local("mlock", {Ptr(), Scalar()});
   t[150] = Local("munlock", {Ptr(), Scalar()});
   t[151] = Local("mlockall", {Scalar()});
@@ -310,12 +314,13 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[156] = Unknown("_sysctl");
   t[157] = Shim("prctl", {Scalar(), Scalar(), Scalar(), Scalar(), Scalar()});
   t[158] = Local("arch_prctl", {Scalar(), Ptr()});
-  t[159] = Unknown("adjtimex");
+  // modes 0 only reads the clock's state; setting it needs CAP_SYS_TIME, as natively.
+  t[159] = Once("adjtimex", {InOut(kTimex)});
   t[160] = Once("setrlimit", {Scalar(), In(kRlimit)});
   t[161] = Deny("chroot", EPERM, {Path()});
   t[162] = Once("sync", {});
   t[163] = Unknown("acct");
-  t[164] = Unknown("settimeofday");
+  t[164] = Once("settimeofday", {Opt(In(kTimeval)), Opt(In(kTimezone))});
   t[165] = Deny("mount", EPERM, {Ptr(), Path(), Ptr(), Scalar(), Ptr()});
   t[166] = Deny("umount2", EPERM, {Path(), Scalar()});
   t[167] = Deny("swapon", EPERM, {Path(), Scalar()});
@@ -376,12 +381,13 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[219] = Local("restart_syscall", {});
   t[220] = Unknown("semtimedop");
   t[221] = Once("fadvise64", {Fd(), Scalar(), Scalar(), Scalar()});
-  t[222] = Unknown("timer_create");
-  t[223] = Unknown("timer_settime");
-  t[224] = Unknown("timer_gettime");
-  t[225] = Unknown("timer_getoverrun");
-  t[226] = Unknown("timer_delete");
-  t[227] = Unknown("clock_settime");
+  // POSIX timers are the supervisor's, like setitimer's (supervisor/timers.cc).
+  t[222] = Special("timer_create", {Scalar(), Opt(In(kSigevent)), Out(kTimerT)});
+  t[223] = Special("timer_settime", {Scalar(), Scalar(), In(kItimerspec), Opt(Out(kItimerspec))});
+  t[224] = Special("timer_gettime", {Scalar(), Out(kItimerspec)});
+  t[225] = Special("timer_getoverrun", {Scalar()});
+  t[226] = Special("timer_delete", {Scalar()});
+  t[227] = Once("clock_settime", {Scalar(), In(kTimespec)});
   t[228] = Virtual("clock_gettime", {Scalar(), Out(kTimespec)});
   t[229] = Virtual("clock_getres", {Scalar(), Opt(Out(kTimespec))});
   t[230] = Once("clock_nanosleep", {Scalar(), Scalar(), In(kTimespec), Opt(Out(kTimespec))},
@@ -393,23 +399,28 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[234] = Special("tgkill", {Pid(), Pid(), Sig()});
   t[235] = Once("utimes", {Path(), Opt(In(kTimevalPair))});
   t[236] = Unknown("vserver");
-  t[237] = Unknown("mbind");
-  t[238] = Unknown("set_mempolicy");
-  t[239] = Unknown("get_mempolicy");
-  t[240] = Unknown("mq_open");
-  t[241] = Unknown("mq_unlink");
-  t[242] = Unknown("mq_timedsend");
-  t[243] = Unknown("mq_timedreceive");
+  // Memory policy: the replica's own memory.
+  t[237] = Local("mbind", {Ptr(), Scalar(), Scalar(), Ptr(), Scalar(), Scalar()});
+  t[238] = Local("set_mempolicy", {Scalar(), Ptr(), Scalar()});
+  t[239] = Local("get_mempolicy", {Ptr(), Ptr(), Scalar(), Ptr(), Scalar()});
+  // POSIX message queues are kernel objects, like pipes; mq_notify would signal nmr-run
+  // rather than the process, and stays ENOSYS.
+  t[240] = Once("mq_open", {Path(), Scalar(), Scalar(), Opt(In(kMqAttr))});
+  t[241] = Once("mq_unlink", {Path()});
+  t[242] = Once("mq_timedsend", {Fd(), InLen(2), Scalar(), Scalar(), Opt(In(kTimespec))});
+  t[243] = Once("mq_timedreceive",
+                {Fd(), OutRet(2), Scalar(), Opt(Out(4)), Opt(In(kTimespec))});
   t[244] = Unknown("mq_notify");
-  t[245] = Unknown("mq_getsetattr");
+  t[245] = Once("mq_getsetattr", {Fd(), Opt(In(kMqAttr)), Opt(Out(kMqAttr))});
   t[246] = Deny("kexec_load", EPERM, {Scalar(), Scalar(), Ptr(), Scalar()});
   // The id is a pid, a pgid or a pidfd depending on idtype.
   t[247] = Special("waitid", {Scalar(), Scalar(), Ptr(), Scalar(), Ptr()});
   t[248] = Unknown("add_key");
   t[249] = Unknown("request_key");
   t[250] = Unknown("keyctl");
-  t[251] = Unknown("ioprio_set");
-  t[252] = Unknown("ioprio_get");
+  // IOPRIO_WHO_PROCESS with who 0 is the replica itself (ionice COMMAND).
+  t[251] = Local("ioprio_set", {Scalar(), Pid(), Scalar()});
+  t[252] = Local("ioprio_get", {Scalar(), Pid()});
   t[253] = Once("inotify_init", {});
   t[254] = Once("inotify_add_watch", {Fd(), Path(), Scalar()});
   t[255] = Once("inotify_rm_watch", {Fd(), Scalar()});
@@ -466,7 +477,7 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[294] = Once("inotify_init1", {Scalar()});
   t[295] = Once("preadv", {Fd(), IovOut(2), Scalar(), Scalar(), Scalar()});
   t[296] = Once("pwritev", {Fd(), IovIn(2), Scalar(), Scalar(), Scalar()});
-  t[297] = Special("rt_tgsigqueueinfo", {Pid(), Pid(), Sig(), Ptr()});
+  t[297] = Special("rt_tgsigqueueinfo", {Pid(), Pid(), Sig(), In(kSiginfo)});
   t[298] = Deny("perf_event_open", EACCES, {Ptr(), Pid(), Scalar(), Fd(), Scalar()});
   t[299] = Unknown("recvmmsg");  // struct mmsghdr
   t[300] = Unknown("fanotify_init");
@@ -474,7 +485,7 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[302] = Once("prlimit64", {Pid(), Scalar(), Opt(In(kRlimit)), Opt(Out(kRlimit))});
   t[303] = Unknown("name_to_handle_at");  // struct file_handle
   t[304] = Unknown("open_by_handle_at");  // struct file_handle
-  t[305] = Unknown("clock_adjtime");
+  t[305] = Once("clock_adjtime", {Scalar(), InOut(kTimex)});
   t[306] = Once("syncfs", {Fd()});
   t[307] = Unknown("sendmmsg");  // struct mmsghdr
   t[308] = Deny("setns", EPERM, {Fd(), Scalar()});
@@ -483,8 +494,8 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[311] = Deny("process_vm_writev", EPERM, {Pid(), Ptr(), Scalar(), Ptr(), Scalar(), Scalar()});
   t[312] = Unknown("kcmp");
   t[313] = Deny("finit_module", EPERM, {Fd(), Ptr(), Scalar()});
-  t[314] = Unknown("sched_setattr");
-  t[315] = Unknown("sched_getattr");
+  t[314] = Local("sched_setattr", {Pid(), Ptr(), Scalar()});
+  t[315] = Local("sched_getattr", {Pid(), Ptr(), Scalar(), Scalar()});
   t[316] = Once("renameat2", {Fd(), Path(), Fd(), Path(), Scalar()});
   t[317] = Deny("seccomp", EINVAL, {Scalar(), Scalar(), Ptr()});
   // Reads before a blocking pool is ready are restartable (signal(7)).
@@ -538,19 +549,19 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[447] = Unknown("memfd_secret");
   t[448] = Unknown("process_mrelease");
   t[449] = Local("futex_waitv", {Ptr(), Scalar(), Scalar(), Ptr(), Scalar()});
-  t[450] = Unknown("set_mempolicy_home_node");
+  t[450] = Local("set_mempolicy_home_node", {Ptr(), Scalar(), Scalar(), Scalar()});
   t[451] = Unknown("cachestat");
-  t[452] = Unknown("fchmodat2");
+  t[452] = Once("fchmodat2", {Fd(), Path(), Scalar(), Scalar()});
   t[453] = Unknown("map_shadow_stack");
-  t[454] = Unknown("futex_wake");
-  t[455] = Unknown("futex_wait");
-  t[456] = Unknown("futex_requeue");
+  t[454] = Local("futex_wake", {Ptr(), Scalar(), Scalar(), Scalar()});
+  t[455] = Local("futex_wait", {Ptr(), Scalar(), Scalar(), Scalar(), Ptr(), Scalar()});
+  t[456] = Local("futex_requeue", {Ptr(), Scalar(), Scalar(), Scalar()});
   t[457] = Unknown("statmount");
   t[458] = Unknown("listmount");
   t[459] = Unknown("lsm_get_self_attr");
   t[460] = Unknown("lsm_set_self_attr");
   t[461] = Unknown("lsm_list_modules");
-  t[462] = Unknown("mseal");
+  t[462] = Local("mseal", {Ptr(), Scalar(), Scalar()});
   return t;
 }();
 
@@ -563,6 +574,18 @@ const SyscallSpec& SyscallInfo(long nr) {
     return kOutOfRange;
   }
   return kTable[nr];
+}
+
+int LocalPidArg(const SyscallSpec& spec) {
+  if (spec.cls != SyscallClass::kLocal) {
+    return -1;
+  }
+  for (int i = 0; i < spec.arg_count; ++i) {
+    if (spec.args[i].kind == ArgKind::kPid) {
+      return i;
+    }
+  }
+  return -1;
 }
 
 const char* SyscallName(long nr) {

@@ -73,5 +73,7 @@ const SyscallSpec& SyscallInfo(long nr);
 const char* SyscallName(long nr);
 // Number for a name, or -1 (used by the policy's syscalls.deny list).
 long SyscallNumber(const char* name);
+// The argument of a local call that names a process (kPid), or -1.
+int LocalPidArg(const SyscallSpec& spec);
 
 }  // namespace nmr

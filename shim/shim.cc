@@ -18,6 +18,7 @@
 #include <sys/ucontext.h>
 
 #include "interface/channel.h"
+#include "interface/syscall_table.h"
 #include "shim/freestanding.h"
 #include "shim/gate.h"
 #include "shim/vdso.h"
@@ -96,7 +97,8 @@ long QueueReplySignal(int sig) {
   const SignalInfo& from = g_channel->signal_info[sig - 1];
   struct {
     int32_t signo, error, code, pad;
-    int32_t pid, uid, status, pad2;
+    int32_t pid, uid;
+    int64_t value;
     int64_t rest[12];
   } info = {};
   static_assert(sizeof info == 128);
@@ -104,7 +106,7 @@ long QueueReplySignal(int sig) {
   info.code = from.code;
   info.pid = from.pid;
   info.uid = from.uid;
-  info.status = from.status;
+  info.value = from.value;
   long pid = GateSyscall(SYS_getpid);
   long tid = GateSyscall(SYS_gettid);
   return GateSyscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, reinterpret_cast<long>(&info));
@@ -455,6 +457,7 @@ long Vote(long nr, const long* args, unsigned long ip, unsigned long program_mas
       return interrupted;
     }
   }
+  g_channel->call_mask = has_wait_mask ? wait_mask : program_mask;
   Reply reply = Exchange(nr, args, ip);
   if (reply.action == ReplyAction::kFork) {
     int channel_fd = reply.fork_channel_fd;
@@ -629,7 +632,25 @@ long EmulatePrctl(const long* args) {
   }
 }
 
+// A replica-local call that names a process other than "myself" (0) reached the shim (its
+// filter passes only 0): its own virtual pid means itself, anything else is another
+// process's, which the vote answers.
+long LocalCallOnPid(long nr, const long* args, unsigned long ip, unsigned long program_mask) {
+  int pid_arg = LocalPidArg(SyscallInfo(nr));
+  if (pid_arg >= 0 && args[pid_arg] == g_channel->setup.virtual_pid) {
+    long own[6];
+    for (int i = 0; i < 6; ++i) {
+      own[i] = i == pid_arg ? 0 : args[i];
+    }
+    return GateSyscall(nr, own[0], own[1], own[2], own[3], own[4], own[5]);
+  }
+  return Vote(nr, args, ip, program_mask);
+}
+
 long Dispatch(long nr, const long* args, unsigned long ip, unsigned long* program_mask) {
+  if (SyscallInfo(nr).cls == SyscallClass::kLocal) {
+    return LocalCallOnPid(nr, args, ip, *program_mask);
+  }
   switch (nr) {
     case SYS_rt_sigaction:
       return EmulateSigaction(args);

@@ -77,6 +77,7 @@ struct Replica {
   int64_t cpu_ns_at_check = -1;     // ... and its CPU time then
   int status = 0;
   double cpu_s = 0;  // of every process that held this slot
+  rusage usage = {};  // ... and their resource usage (wait4's), added up
   // A clone that has not reported yet: its pid is unknown, its channel's memfd is still
   // open in nmr-run (channel_fd) until it has opened it.
   bool clone_pending = false;
@@ -127,10 +128,12 @@ class Group {
   void ClearSleeping();
   std::optional<int64_t> NextDeadline() const;
   // A replica (or a retired one) of this group ended; false if `pid` is not this group's.
-  bool OnReaped(pid_t pid, int status, double cpu_s);
+  bool OnReaped(pid_t pid, int status, const rusage& usage);
   // A signal for this group's program, delivered at its next agreed step, with the siginfo
   // its handler will see. `from_outside`: sent to nmr-run (AfterPerformed says when it goes).
   void PostSignal(int sig, const SignalInfo& info, bool from_outside = false);
+  bool Interrupts(uint64_t signals) const;
+  uint64_t HeldTimerSignals() const;
   // Every replica is being killed (the run stops).
   void KillAll();
   void KillLeftovers(const std::string& why);
@@ -165,7 +168,7 @@ class Group {
   // group.cc
   void AfterPerformed();
   void CheckStragglers();
-  void OnReaped(Replica& r, int status, double cpu_s, bool current, int slot);
+  void OnReaped(Replica& r, int status, const rusage& usage, bool current, int slot);
   void PollChannels();
   void TakeRequest(int r);
   void Apply(EngineActions actions);
@@ -198,7 +201,8 @@ class Group {
   enum class TreeCall { kNotMine, kReady, kWaiting };
   // Calls the process tree answers: fork and its kin, wait4/waitid, ids, signals to others.
   TreeCall StartTreeCall(const Call& call);
-  TreeCall SignalGroups(const Call& call, pid_t pid, int sig);
+  TreeCall SignalGroups(const Call& call, pid_t pid, int sig, const SignalInfo* queued = nullptr);
+  TreeCall StartSigqueue(const Call& call);
   TreeCall TerminalGroupCall(const Call& call);
   TreeCall StartFork(const Call& call);
   Result<Ok> StartForked(Group& parent, uint64_t flags);
@@ -209,11 +213,20 @@ class Group {
   pid_t ParentVpid() const;
 
   // timers.cc
+  struct Timer;
   TreeCall StartTimerCall(const Call& call);
-  itimerval RealTimer() const;
-  void SetRealTimer(const itimerval& value);
+  TreeCall StartPosixTimerCall(const Call& call, Outcome& outcome);
+  std::pair<int64_t, int64_t> TimerLeft(const Timer& timer) const;
+  static void ArmTimer(Timer& timer, int64_t first_ns, int64_t interval_ns);
+  void DeletePosixTimers();
   void FireTimers();
   std::optional<int64_t> TimerDeadlineMs() const;
+
+  // usage.cc
+  rusage SelfUsage() const;
+  rusage TotalUsage() const;
+  void KeepUsageBeforeExec(const std::vector<rusage>& ended);
+  TreeCall StartUsageCall(const Call& call);
 
   // forensics.cc
   void Quarantine(Replica& r, const EngineAction& action, const DivergenceRecord& d);
@@ -256,8 +269,11 @@ class Group {
   std::unique_ptr<NotifyResponder> responder_;
   bool executing_ = false;
   Call executing_call_;  // the agreed call being performed (the leader may vote again first)
+  uint64_t executing_mask_ = 0;  // the signals it blocks while it waits (Channel::call_mask)
   int leader_ = 0;       // the finishing decision's leader, for early output
   double cpu_s_before_exec_ = 0;  // CPU time of replicas an execve replaced
+  rusage usage_before_exec_ = {};  // ... and the agreed usage of the programs it replaced
+  rusage children_usage_ = {};     // of the children it collected (RUSAGE_CHILDREN)
   int64_t step_cpu_ns_ = 0;       // CPU the decided step's leader needed for it
   int64_t decided_at_ms_ = 0;     // when the current step was decided
   int64_t finished_at_ms_ = 0;    // when the engine found the program ended (0: not yet)
@@ -290,9 +306,18 @@ class Group {
   pid_t forked_vpid_ = 0;      // the child of the fork in progress
   std::map<std::string, uint64_t> refused_;  // the performer's, once it is gone
 
-  // The real-time timer (timers.cc): CLOCK_MONOTONIC ns, 0 when disarmed.
-  int64_t timer_deadline_ns_ = 0;
-  int64_t timer_interval_ns_ = 0;
+  // Timers (timers.cc): alarm/setitimer's (kRealTimer) and the POSIX ones, by id.
+  struct Timer {
+    int64_t deadline_ns = 0;  // CLOCK_MONOTONIC; 0: disarmed
+    int64_t interval_ns = 0;
+    clockid_t clock = CLOCK_MONOTONIC;  // what an absolute time is measured on
+    int signo = 0;                      // 0: SIGEV_NONE
+    SignalInfo info = {};               // what its signal carries
+    int last_overrun = 0;               // timer_getoverrun
+  };
+  static constexpr int kRealTimer = -1;
+  std::map<int, Timer> timers_;
+  int next_timer_id_ = 0;
 };
 
 // The run: the program's tree of groups, signals sent to nmr-run, reaping, the report.

@@ -20,6 +20,7 @@
 #include <fstream>
 
 #include "supervisor/control.h"
+#include "supervisor/core/usage.h"
 #include "supervisor/core/exit_codes.h"
 #include "supervisor/core/filter.h"
 
@@ -242,7 +243,7 @@ void Supervisor::HandleSignals() {
     spdlog::debug("received SIG{}: for {} process(es) of the program", sigabbrev_np(sig),
                   targets.size());
     for (Group* group : targets) {
-      group->PostSignal(sig, {(from_terminal & (1ULL << sig)) != 0 ? SI_KERNEL : SI_USER, 0, 0, 0},
+      group->PostSignal(sig, {.code = (from_terminal & (1ULL << sig)) != 0 ? SI_KERNEL : SI_USER},
                         /*from_outside=*/true);
     }
   }
@@ -261,7 +262,7 @@ void Supervisor::Reap() {
       return;
     }
     for (auto& group : groups_) {
-      if (group->OnReaped(pid, status, CpuSeconds(usage))) {
+      if (group->OnReaped(pid, status, usage)) {
         break;
       }
     }
@@ -269,26 +270,27 @@ void Supervisor::Reap() {
   }
 }
 
-bool Group::OnReaped(pid_t pid, int status, double cpu_s) {
+bool Group::OnReaped(pid_t pid, int status, const rusage& usage) {
   for (size_t i = 0; i < replicas_.size(); ++i) {
     if (replicas_[i].process.pid == pid && replicas_[i].running) {
-      OnReaped(replicas_[i], status, cpu_s, true, static_cast<int>(i));
+      OnReaped(replicas_[i], status, usage, true, static_cast<int>(i));
       return true;
     }
   }
   for (Replica& r : retired_) {
     if (r.process.pid == pid && r.running) {
-      OnReaped(r, status, cpu_s, false, -1);
+      OnReaped(r, status, usage, false, -1);
       return true;
     }
   }
   return false;
 }
 
-void Group::OnReaped(Replica& r, int status, double cpu_s, bool current, int slot) {
+void Group::OnReaped(Replica& r, int status, const rusage& usage, bool current, int slot) {
   r.running = false;
   r.status = status;
-  r.cpu_s += cpu_s;
+  r.cpu_s += CpuSeconds(usage);
+  AddUsage(r.usage, usage);
   if (r.process.channel->fatal.code != 0) {
     spdlog::error("replica {}: shim failed at shim.cc:{} ({})", slot, r.process.channel->fatal.line,
                   strerror(-r.process.channel->fatal.code));

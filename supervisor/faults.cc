@@ -104,7 +104,7 @@ void Group::Inject(size_t f, int i) {
   spdlog::info("[v{} s{}] injected {}", engine_.view(), engine_.seq(), note);
   report_.injected.push_back(note);
   if (outcome.death_status) {
-    OnReaped(r, *outcome.death_status, 0, true, i);
+    OnReaped(r, *outcome.death_status, rusage{}, true, i);
   }
 }
 

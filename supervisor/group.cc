@@ -80,12 +80,32 @@ void Group::PostSignal(int sig, const SignalInfo& info, bool from_outside) {
   }
   signals_for_program_ |= 1ULL << (sig - 1);
   Supervisor::Wake();  // its step may have run already in this round of the loop
-  if (executing_) {
+  if (executing_ && (tree_waiting_ || Interrupts(1ULL << (sig - 1)))) {
     interrupting_ = true;
     if (!tree_waiting_) {
       executor_->Interrupt();
     }
   }
+}
+
+// A POSIX timer's signal that the program blocks stays here rather than in the replicas:
+// the kernel keeps one such signal pending per timer and counts later expiries as overruns
+// (si_overrun), which only works while it is still ours to count (timers.cc).
+uint64_t Group::HeldTimerSignals() const {
+  uint64_t held = 0;
+  for (const auto& [sig, info] : signal_info_) {
+    if (info.code == SI_TIMER) {
+      held |= 1ULL << (sig - 1);
+    }
+  }
+  return held & signals_for_program_ & executing_mask_;
+}
+
+// Whether `signals` cut the executed call short: natively only one that the call's mask lets
+// through does; a blocked one stays pending, and goes with the reply.
+bool Group::Interrupts(uint64_t signals) const {
+  constexpr uint64_t kUnblockable = (1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1));
+  return (signals & (~executing_mask_ | kUnblockable)) != 0;
 }
 
 void Group::KillAll() {
@@ -190,15 +210,21 @@ void Group::AfterPerformed() {
   // the very next reply: natively it arrives as it is sent, and a parent that collects a
   // child with waitpid has seen its SIGCHLD by then.
   constexpr int64_t kSignalGraceMs = 50;
-  if (signals_for_program_ != 0 && (interrupting_ || deliver_now_ ||
-                                    NowMs() - signals_since_ms_ >= kSignalGraceMs)) {
+  uint64_t deliver = signals_for_program_ & ~HeldTimerSignals();
+  if (deliver != 0 && (interrupting_ || deliver_now_ ||
+                       NowMs() - signals_since_ms_ >= kSignalGraceMs)) {
     deliver_now_ = false;
-    performer_->DeliverSignals(signals_for_program_, interrupting_);
-    performer_->outcome_to_fill().signal_info.merge(signal_info_);
-    signal_info_.clear();
+    performer_->DeliverSignals(deliver, interrupting_);
+    for (int sig = 1; sig <= 64; ++sig) {
+      auto info = signal_info_.find(sig);
+      if ((deliver & (1ULL << (sig - 1))) != 0 && info != signal_info_.end()) {
+        performer_->outcome_to_fill().signal_info.insert(*info);
+        signal_info_.erase(info);
+      }
+    }
     spdlog::debug("[v{} s{}] delivering signals {:#x} to the program", engine_.view(),
-                  engine_.seq(), signals_for_program_);
-    signals_for_program_ = 0;
+                  engine_.seq(), deliver);
+    signals_for_program_ &= ~deliver;
   }
   interrupting_ = false;
   Apply(engine_.OnExecuted(NowMs()));
@@ -327,6 +353,11 @@ void Group::Execute(const EngineAction& action) {
   spdlog::debug("[v{} s{}] agreed: {}", action.view, action.seq, DescribeCall(call));
   // The leader's call is copied: its slot may be refilled before the stragglers are judged.
   executing_call_ = call;
+  // The signals the call blocks while it waits: sigsuspend's own mask; for sigwait,
+  // everything but its set (it takes those); otherwise what the shim published.
+  executing_mask_ = call.nr == kPseudoSyscallSuspend   ? call.args[0]
+                    : call.nr == kPseudoSyscallSigwait ? ~call.args[0]
+                                                       : leader.process.channel->call_mask;
   hold_step_ = HoldingReplies();
   step_cpu_ns_ = leader.cpu_ns_at_vote - leader.cpu_ns_at_prev_vote;
   decided_at_ms_ = NowMs();
@@ -347,7 +378,7 @@ void Group::Execute(const EngineAction& action) {
     AfterPerformed();
   } else {
     executing_ = true;
-    if (signals_for_program_ != 0) {
+    if (Interrupts(signals_for_program_)) {
       interrupting_ = true;  // a pending signal interrupts the call as soon as it waits
       executor_->Interrupt();
     }
@@ -392,8 +423,9 @@ void Group::WriteReply(int i, int fork_channel_fd, int fork_donor) {
     } else {
       // Sent by the program to itself (kill, raise), or SIGPIPE for its write.
       bool to_thread = executing_call_.nr == SYS_tgkill || executing_call_.nr == SYS_tkill;
-      ch->signal_info[sig - 1] = {to_thread ? SI_TKILL : SI_USER, vpid_,
-                                  static_cast<int32_t>(getuid()), 0};
+      ch->signal_info[sig - 1] = {.code = to_thread ? SI_TKILL : SI_USER,
+                                  .pid = vpid_,
+                                  .uid = static_cast<int32_t>(getuid())};
     }
   }
   ch->reply.flags = outcome.flags;

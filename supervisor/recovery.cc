@@ -281,6 +281,7 @@ bool Group::StartClone(const PendingRestart& restart, int donor, int verified_wi
   clone.channel_fd = channel_fd;
   clone.clone_deadline_ms = NowMs() + std::max(policy_.vote_timeout_ms, 1000);
   clone.cpu_s = old.cpu_s;
+  clone.usage = old.usage;
   clone.detected_ms = restart.detected_ms;
   if (old.running) {
     retired_.push_back(std::move(old));  // killed, not reaped yet

@@ -18,6 +18,7 @@
 #include <fstream>
 
 #include "supervisor/control.h"
+#include "supervisor/core/usage.h"
 #include "supervisor/core/exit_codes.h"
 #include "supervisor/core/filter.h"
 
@@ -135,6 +136,7 @@ void Group::ReplaceProgram(const Call& call) {
   }
   spdlog::debug("[v{} s{}] execve {}: replacing the replicas", engine_.view(), engine_.seq(),
                 shown);
+  std::vector<rusage> replaced;
   for (std::vector<Replica>* list : {&replicas_, &retired_}) {
     for (Replica& r : *list) {
       if (r.running && r.process.pid > 0) {
@@ -143,15 +145,21 @@ void Group::ReplaceProgram(const Call& call) {
         rusage usage;
         wait4(r.process.pid, &status, __WALL, &usage);
         cpu_s_before_exec_ += CpuSeconds(usage);
+        AddUsage(r.usage, usage);
       }
       r.running = false;
+      if (list == &replicas_) {
+        replaced.push_back(r.usage);
+      }
     }
   }
+  KeepUsageBeforeExec(replaced);
   // The new program starts at full strength: nothing is left to recover.
   held_.clear();
   restarts_.clear();
   equalized_ = false;
   CloseOnExec();
+  DeletePosixTimers();
   report_.execs++;
   execs_++;
   Supervisor::Wake();  // a vfork's parent waits for this

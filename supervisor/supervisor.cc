@@ -164,9 +164,10 @@ void Supervisor::OnGroupEnded(Group& group) {
       group.waited_ = true;
     } else if (group.exit_signal_to_parent_ != 0) {
       int status = group.exit_status_;
-      SignalInfo info = {WIFSIGNALED(status) ? CLD_KILLED : CLD_EXITED, group.vpid_,
-                         static_cast<int32_t>(getuid()),
-                         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)};
+      SignalInfo info = {.code = WIFSIGNALED(status) ? CLD_KILLED : CLD_EXITED,
+                         .pid = group.vpid_,
+                         .uid = static_cast<int32_t>(getuid()),
+                         .value = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)};
       parent->PostSignal(group.exit_signal_to_parent_, info);
     }
     return;

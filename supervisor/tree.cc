@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "supervisor/control.h"
+#include "supervisor/core/usage.h"
 #include "supervisor/os/replica_state.h"
 
 namespace nmr {
@@ -142,10 +143,26 @@ Group::TreeCall Group::StartTreeCall(const Call& call) {
       }
       return SignalGroups(call, tid, static_cast<int>(call.nr == SYS_tkill ? a[1] : a[2]));
     }
+    case SYS_rt_sigqueueinfo:
+    case SYS_rt_tgsigqueueinfo:
+      return StartSigqueue(call);
     case SYS_alarm:
     case SYS_getitimer:
     case SYS_setitimer:
+    case SYS_timer_create:
+    case SYS_timer_settime:
+    case SYS_timer_gettime:
+    case SYS_timer_getoverrun:
+    case SYS_timer_delete:
       return StartTimerCall(call);
+    case SYS_getrusage:
+    case SYS_times:
+      return StartUsageCall(call);
+    case SYS_clock_gettime:
+      if (a[0] == CLOCK_PROCESS_CPUTIME_ID || a[0] == CLOCK_THREAD_CPUTIME_ID) {
+        return StartUsageCall(call);  // its own CPU time, not nmr-run's
+      }
+      return TreeCall::kNotMine;
     case SYS_ioctl:
       if (call.supported && (a[1] == TIOCGPGRP || a[1] == TIOCSPGRP)) {
         return TerminalGroupCall(call);
@@ -154,6 +171,38 @@ Group::TreeCall Group::StartTreeCall(const Call& call) {
     default:
       return TreeCall::kNotMine;
   }
+}
+
+// sigqueue(3) and pthread_sigqueue(3): a signal with the sender's own siginfo (si_value).
+Group::TreeCall Group::StartSigqueue(const Call& call) {
+  const uint64_t* a = call.args;
+  bool to_thread = call.nr == SYS_rt_tgsigqueueinfo;
+  auto pid = static_cast<pid_t>(a[0]);
+  int sig = static_cast<int>(to_thread ? a[2] : a[1]);
+  const std::vector<uint8_t>& bytes = call.in[to_thread ? 3 : 2];
+  if (to_thread && a[0] != a[1]) {
+    performer_->BeginAnswer(call).value = -ESRCH;  // one thread per process: its tid is its pid
+    return TreeCall::kReady;
+  }
+  SignalInfo info = {};
+  if (bytes.size() < 32) {
+    performer_->BeginAnswer(call).value = -EFAULT;
+    return TreeCall::kReady;
+  }
+  std::memcpy(&info.code, bytes.data() + 8, sizeof info.code);
+  std::memcpy(&info.pid, bytes.data() + 16, sizeof info.pid);
+  std::memcpy(&info.uid, bytes.data() + 20, sizeof info.uid);
+  std::memcpy(&info.value, bytes.data() + 24, sizeof info.value);
+  // As the kernel: only a signal to oneself may claim to come from the kernel or from kill.
+  if ((info.code >= 0 || info.code == SI_TKILL) && pid != vpid_) {
+    performer_->BeginAnswer(call).value = -EPERM;
+    return TreeCall::kReady;
+  }
+  if (pid <= 0) {
+    performer_->BeginAnswer(call).value = -ESRCH;  // sigqueue names one process
+    return TreeCall::kReady;
+  }
+  return SignalGroups(call, pid, sig, &info);
 }
 
 // tcgetpgrp and tcsetpgrp on nmr-run's terminal. Its real foreground group stays nmr-run's
@@ -205,11 +254,13 @@ Group::TreeCall Group::TerminalGroupCall(const Call& call) {
   return TreeCall::kReady;
 }
 
-// kill(2)'s targets within the tree (tkill and tgkill name a pid): a pid, the caller's process
-// group (0), every process but the caller (-1), or a process group (-pgid). The caller's own
-// share is voted, then queued by each of its replicas on itself; the others get it with
-// their next reply.
-Group::TreeCall Group::SignalGroups(const Call& call, pid_t pid, int sig) {
+// kill(2)'s targets within the tree (tkill, tgkill and the sigqueue calls name a pid): a pid,
+// the caller's process group (0), every process but the caller (-1), or a process group
+// (-pgid). The caller's own share is voted, then queued by each of its replicas on itself;
+// the others get it with their next reply. `queued`: the siginfo sigqueue gave (the kernel
+// takes it as it is, once it has checked that it does not pretend to come from the kernel).
+Group::TreeCall Group::SignalGroups(const Call& call, pid_t pid, int sig,
+                                    const SignalInfo* queued) {
   Outcome& outcome = performer_->BeginAnswer(call);
   if (sig < 0 || sig > 64) {
     outcome.value = -EINVAL;
@@ -230,6 +281,10 @@ Group::TreeCall Group::SignalGroups(const Call& call, pid_t pid, int sig) {
     }
     return g.pgid_ == -pid;
   };
+  int32_t code = call.nr == SYS_kill ? SI_USER : SI_TKILL;
+  SignalInfo info = queued != nullptr
+                        ? *queued
+                        : SignalInfo{.code = code, .pid = vpid_, .uid = static_cast<int32_t>(getuid())};
   bool found = false;
   for (auto& group : run_.groups_) {
     if (!included(*group)) {
@@ -241,11 +296,13 @@ Group::TreeCall Group::SignalGroups(const Call& call, pid_t pid, int sig) {
     }
     if (group.get() == this) {
       outcome.signals |= 1ULL << (sig - 1);
+      if (queued != nullptr) {
+        outcome.signal_info[sig] = info;
+      }
     } else {
       spdlog::debug("process {} sends SIG{} to process {}", vpid_, sigabbrev_np(sig),
                     group->vpid_);
-      int32_t code = call.nr == SYS_kill ? SI_USER : SI_TKILL;
-      group->PostSignal(sig, {code, vpid_, static_cast<int32_t>(getuid()), 0});
+      group->PostSignal(sig, info);
     }
   }
   outcome.value = found ? 0 : -ESRCH;
@@ -431,6 +488,7 @@ bool Group::PollTreeCall() {
   int status = zombie != nullptr ? zombie->exit_status_ : 0;
   if (zombie != nullptr && (options & WNOWAIT) == 0) {
     zombie->waited_ = true;
+    AddUsage(children_usage_, zombie->TotalUsage());
   }
   if (is_waitid) {
     struct {
@@ -456,7 +514,7 @@ bool Group::PollTreeCall() {
   }
   uint64_t rusage_address = is_waitid ? a[4] : a[3];
   if (zombie != nullptr && rusage_address != 0) {
-    outcome.writes.emplace_back(rusage_address, std::vector<uint8_t>(sizeof(rusage), 0));
+    outcome.writes.emplace_back(rusage_address, Bytes(zombie->TotalUsage()));
   }
   return true;
 }

@@ -134,7 +134,16 @@ BpfProgram BuildBaseFilter(uint64_t execve_filename) {
 BpfProgram BuildShimFilter() {
   FilterBuilder b(SECCOMP_RET_TRAP);
   for (long nr = 0; nr < kMaxSyscall; ++nr) {
-    if (SyscallInfo(nr).cls == SyscallClass::kLocal) {
+    const SyscallSpec& spec = SyscallInfo(nr);
+    if (spec.cls != SyscallClass::kLocal) {
+      continue;
+    }
+    // A local call that names a process (sched_setscheduler) passes only for "myself" (0):
+    // any other pid is virtual, and the shim decides what it means (LocalCallOnPid).
+    int pid_arg = LocalPidArg(spec);
+    if (pid_arg >= 0) {
+      b.AllowIfArgEquals(nr, pid_arg, 0);
+    } else {
       b.Allow(nr);
     }
   }

@@ -79,8 +79,15 @@ bool Performer::Start(const Call& call, pid_t replica_pid) {
     return AnswerSpecial(call);
   }
   switch (call.spec.cls) {
+    case SyscallClass::kLocal:
+      if (LocalPidArg(call.spec) >= 0) {
+        // The shim passes "myself" on; another process of the tree is a replica group of N
+        // processes, whose scheduling nmr does not set for it.
+        Refuse(call.nr, "on another process: not supported (EPERM)", false);
+        return Answer(-EPERM);
+      }
+      [[fallthrough]];  // never reaches us unless a filter is wrong
     case SyscallClass::kUnknown:
-    case SyscallClass::kLocal:  // never reaches us unless a filter is wrong
     case SyscallClass::kShimEmulated:
       Refuse(call.nr, "not supported yet (ENOSYS)", /*probe=*/true);
       return Answer(-ENOSYS);

@@ -1,9 +1,13 @@
 #include "supervisor/os/proc.h"
 
+#include <time.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include "supervisor/core/usage.h"
 
 namespace nmr {
 
@@ -37,6 +41,17 @@ int ThreadCount(pid_t pid) {
     }
   }
   return 0;
+}
+
+std::optional<rusage> ReadUsage(pid_t pid) {
+  // The process's CPU clock (clock_getcpuclockid's encoding: ~pid << 3 | CPUCLOCK_SCHED).
+  clockid_t clock = static_cast<clockid_t>((~static_cast<unsigned>(pid) << 3) | 2);
+  timespec cpu;
+  if (clock_gettime(clock, &cpu) != 0) {
+    return std::nullopt;
+  }
+  return ParseProcUsage(ReadProcFile(pid, "stat"), ReadProcFile(pid, "status"),
+                        cpu.tv_sec * 1'000'000'000LL + cpu.tv_nsec);
 }
 
 }  // namespace nmr

@@ -2,8 +2,10 @@
 // one place. Each returns an empty or zero value once the process is gone.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
 namespace nmr {
@@ -20,5 +22,9 @@ ProcStat ReadProcStat(pid_t pid);
 
 // "Threads:" of /proc/PID/status (0 if it is gone).
 int ThreadCount(pid_t pid);
+
+// A live process's resource usage, as getrusage(RUSAGE_SELF) would tell it (core/usage.h);
+// nullopt once it is gone.
+std::optional<rusage> ReadUsage(pid_t pid);
 
 }  // namespace nmr

@@ -76,6 +76,9 @@ std::vector<Case> TreeCases(const std::pair<std::string, std::string>& in,
       {.name = "sigchld_into_a_masked_wait", .argv = {Prog("masked_wait")}},
       {.name = "sigwait_timer_timeout_and_child", .argv = {Prog("sigwait")}},
       {.name = "fd_passed_over_a_unix_socket", .argv = {Prog("pass_fd")}},
+      {.name = "posix_timers_and_sigqueue", .argv = {Prog("posix_timer")}},
+      {.name = "clock_mqueue_sched_and_more", .argv = {Prog("more_calls")}},
+      {.name = "rusage_of_children_and_self", .argv = {Prog("rusage")}},
       {.name = "posix_spawn_and_a_missing_program", .argv = {Prog("spawn")},
        .extra = [](const RunResult&, const RunResult& nmr, const nlohmann::json& report) {
          EXPECT_NE(nmr.out.find("missing: posix_spawn 2 (No such file or directory)"), std::string::npos);

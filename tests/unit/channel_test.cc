@@ -43,8 +43,9 @@ TEST(ChannelTest, OffsetsAreAsPinned) {
   EXPECT_EQ(offsetof(Channel, sigframe_end), 4416u);
   EXPECT_EQ(offsetof(Reply, fork_channel_fd), 28u);
   EXPECT_EQ(offsetof(Channel, signal_info), 4424u);
-  EXPECT_EQ(offsetof(Channel, shim_state), 5448u);
-  EXPECT_EQ(sizeof(Channel), 5504u);  // 5464 bytes, rounded up to the 64-byte alignment
+  EXPECT_EQ(offsetof(Channel, shim_state), 5960u);
+  EXPECT_EQ(offsetof(Channel, call_mask), 5976u);
+  EXPECT_EQ(sizeof(Channel), 6016u);  // 5984 bytes, rounded up to the 64-byte alignment
   EXPECT_EQ(kChannelSize, 8192u);
   EXPECT_EQ(alignof(Channel), 64u);
 }

@@ -522,8 +522,8 @@ TEST(SyscallTableTest, SpecialSignatures) {
       {"kill", "pid, sig"},
       {"tkill", "pid, sig"},
       {"tgkill", "pid, pid, sig"},
-      {"rt_sigqueueinfo", "pid, sig, ptr"},
-      {"rt_tgsigqueueinfo", "pid, pid, sig, ptr"},
+      {"rt_sigqueueinfo", "pid, sig, in128"},
+      {"rt_tgsigqueueinfo", "pid, pid, sig, in128"},
       {"wait4", "pid, ptr, scalar, ptr"},
       {"waitid", "scalar, scalar, ptr, scalar, ptr"},
       {"accept", "fd, ptr, ptr"},
@@ -537,6 +537,11 @@ TEST(SyscallTableTest, SpecialSignatures) {
       {"recvmsg", "fd, ptr, scalar"},
       {"getitimer", "scalar, out32"},
       {"setitimer", "scalar, in32, out32?"},
+      {"timer_create", "scalar, in64?, out4"},
+      {"timer_settime", "scalar, scalar, in32, out32?"},
+      {"timer_gettime", "scalar, out32"},
+      {"timer_getoverrun", "scalar"},
+      {"timer_delete", "scalar"},
   };
   EXPECT_EQ(NamesOfClass(SyscallClass::kSpecial).size(), expected.size());
   for (const auto& [name, signature] : expected) {
@@ -557,9 +562,14 @@ TEST(SyscallTableTest, LocalAndShimListsAreExact) {
       "futex", "futex_waitv", "sched_yield", "set_robust_list", "get_robust_list",
       "set_tid_address", "rt_sigreturn", "restart_syscall",
       "arch_prctl", "sigaltstack", "rt_sigpending",
-      // Timers and scheduling queries.
-      "sched_getparam", "sched_getscheduler",
-      "sched_get_priority_max", "sched_get_priority_min"};
+      "futex_wait", "futex_wake", "futex_requeue", "msync", "mseal",
+      // Scheduling, memory policy and I/O priority of the replica itself: the shim filter
+      // passes a pid of 0 only (LocalPidArg).
+      "sched_getparam", "sched_getscheduler", "sched_setparam", "sched_setscheduler",
+      "sched_getattr", "sched_setattr", "sched_rr_get_interval",
+      "sched_get_priority_max", "sched_get_priority_min",
+      "mbind", "set_mempolicy", "get_mempolicy", "set_mempolicy_home_node",
+      "ioprio_get", "ioprio_set"};
   // clang-format on
   EXPECT_EQ(NamesOfClass(SyscallClass::kLocal), local);
   EXPECT_EQ(NamesOfClass(SyscallClass::kShimEmulated),
@@ -612,7 +622,8 @@ TEST(SyscallTableTest, DeniedListAndErrnos) {
 
 TEST(SyscallTableTest, IrregularCallsStayUnknown) {
   for (const char* name :
-       {"sendmmsg", "recvmmsg", "name_to_handle_at", "open_by_handle_at", "fchmodat2", "mseal"}) {
+       {"sendmmsg", "recvmmsg", "name_to_handle_at", "open_by_handle_at", "shmget", "semop",
+        "msgsnd", "mq_notify", "signalfd4"}) {
     EXPECT_EQ(Spec(name).cls, SyscallClass::kUnknown) << name;
     EXPECT_EQ(Spec(name).arg_count, 0) << name;
   }
