@@ -313,7 +313,7 @@ class Group {
     clockid_t clock = CLOCK_MONOTONIC;  // what an absolute time is measured on
     int signo = 0;                      // 0: SIGEV_NONE
     SignalInfo info = {};               // what its signal carries
-    int last_overrun = 0;               // timer_getoverrun
+    int last_overrun = 0;               // timer_getoverrun: of the last signal delivered
   };
   static constexpr int kRealTimer = -1;
   std::map<int, Timer> timers_;

@@ -80,7 +80,7 @@ void Group::PostSignal(int sig, const SignalInfo& info, bool from_outside) {
   }
   signals_for_program_ |= 1ULL << (sig - 1);
   Supervisor::Wake();  // its step may have run already in this round of the loop
-  if (executing_ && (tree_waiting_ || Interrupts(1ULL << (sig - 1)))) {
+  if (executing_ && Interrupts(1ULL << (sig - 1))) {
     interrupting_ = true;
     if (!tree_waiting_) {
       executor_->Interrupt();
@@ -218,6 +218,10 @@ void Group::AfterPerformed() {
     for (int sig = 1; sig <= 64; ++sig) {
       auto info = signal_info_.find(sig);
       if ((deliver & (1ULL << (sig - 1))) != 0 && info != signal_info_.end()) {
+        if (auto timer = timers_.find(info->second.pid);
+            info->second.code == SI_TIMER && timer != timers_.end()) {
+          timer->second.last_overrun = info->second.uid;  // timer_getoverrun: as delivered
+        }
         performer_->outcome_to_fill().signal_info.insert(*info);
         signal_info_.erase(info);
       }
@@ -367,7 +371,7 @@ void Group::Execute(const EngineAction& action) {
       return;
     case TreeCall::kWaiting:
       executing_ = true;
-      if (signals_for_program_ != 0) {
+      if (Interrupts(signals_for_program_)) {
         interrupting_ = true;
       }
       return;

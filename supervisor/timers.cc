@@ -219,9 +219,18 @@ Group::TreeCall Group::StartPosixTimerCall(const Call& call, Outcome& outcome) {
       return answer(0);
     case SYS_timer_getoverrun:
       return answer(timer.last_overrun);
-    default:  // timer_delete
+    default: {  // timer_delete: a signal of it still held here stays pending, in the replicas
+      auto pending = signal_info_.find(timer.signo);
+      if (pending != signal_info_.end() && pending->second.code == SI_TIMER &&
+          pending->second.pid == found->first) {
+        outcome.signals |= 1ULL << (timer.signo - 1);
+        outcome.signal_info[timer.signo] = pending->second;
+        signals_for_program_ &= ~(1ULL << (timer.signo - 1));
+        signal_info_.erase(pending);
+      }
       timers_.erase(found);
       return answer(0);
+    }
   }
 }
 
@@ -256,13 +265,11 @@ void Group::FireTimers() {
                   pending->second.code == timer.info.code && pending->second.pid == timer.info.pid;
     if (merges && id != kRealTimer) {
       pending->second.uid += expirations;  // si_overrun
-      timer.last_overrun = pending->second.uid;
       continue;
     }
     SignalInfo info = timer.info;
     if (id != kRealTimer) {
       info.uid = expirations - 1;
-      timer.last_overrun = info.uid;
     }
     PostSignal(timer.signo, info);
   }

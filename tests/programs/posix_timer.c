@@ -75,8 +75,12 @@ int main(void) {
   sigwaitinfo(&rt, &info);
   printf("after a nap: overrun > 0: %s, getoverrun agrees: %s\n", info.si_overrun > 0 ? "yes" : "no",
          timer_getoverrun(periodic) == info.si_overrun ? "yes" : "no");
+  nanosleep(&nap, NULL);  // more expiries pending: deleting the timer drops its signal
   rc = timer_delete(periodic);
   printf("timer_delete: %d\n", rc);
+  sigset_t pending;
+  sigpending(&pending);
+  printf("SIGRTMIN pending after the delete: %s\n", sigismember(&pending, SIGRTMIN) ? "yes" : "no");
   rc = timer_delete(periodic);
   printf("timer_delete again: %d (%s)\n", rc, strerror(errno));
 
@@ -152,7 +156,8 @@ int main(void) {
   value.sival_int = 5678;
   rc = sigqueue(child, SIGUSR1, value);
   int status = 0;
-  waitpid(child, &status, 0);
-  printf("sigqueue to the child: %d, child exited %d\n", rc, WEXITSTATUS(status));
+  pid_t waited = waitpid(child, &status, 0);  // a blocked signal pending must not cut it short
+  printf("sigqueue to the child: %d, waitpid: %s, child exited %d\n", rc,
+         waited == child ? "the child" : strerror(errno), WEXITSTATUS(status));
   return 0;
 }
