@@ -76,6 +76,7 @@ std::vector<Case> TreeCases(const std::pair<std::string, std::string>& in,
       {.name = "sigchld_into_a_masked_wait", .argv = {Prog("masked_wait")}},
       {.name = "sigwait_timer_timeout_and_child", .argv = {Prog("sigwait")}},
       {.name = "fd_passed_over_a_unix_socket", .argv = {Prog("pass_fd")}},
+      {.name = "mmsg_fd_and_credentials_over_a_datagram_pair", .argv = {Prog("mmsg")}},
       {.name = "posix_spawn_and_a_missing_program", .argv = {Prog("spawn")},
        .extra = [](const RunResult&, const RunResult& nmr, const nlohmann::json& report) {
          EXPECT_NE(nmr.out.find("missing: posix_spawn 2 (No such file or directory)"), std::string::npos);
