@@ -352,8 +352,7 @@ Call Marshal(const Request& request, ReplicaMemory& memory) {
   if (call.nr == SYS_pselect6 && call.unreadable_arg < 0 && !MarshalPselectSigset(memory, call)) {
     call.unreadable_arg = 5;
   }
-  if ((call.nr == SYS_sendmsg || call.nr == SYS_recvmsg) && call.unreadable_arg < 0 &&
-      !MarshalMsghdr(memory, call)) {
+  if (IsMsgCall(call.nr) && call.unreadable_arg < 0 && !MarshalMsghdr(memory, call)) {
     call.unreadable_arg = 1;
   }
   Redigest(call);

@@ -153,7 +153,9 @@ bool Performer::AnswerSpecial(const Call& call) {
       outcome_.action = ReplyAction::kMapFile;
       return true;
     case SYS_sendmsg:
-    case SYS_recvmsg:  // core/msghdr.h; executed on the executor (PrepareMsghdr)
+    case SYS_recvmsg:  // core/msghdr.h; executed on the executor (PrepareMsgs)
+    case SYS_sendmmsg:
+    case SYS_recvmmsg:
     case SYS_ioctl:
     case SYS_fcntl:
     case SYS_accept:
@@ -244,6 +246,11 @@ bool MayBlock(const Call& call) {
     }
     case SYS_fcntl:
       return a[1] == F_SETLKW || a[1] == F_OFD_SETLKW;
+    case SYS_sendmsg:  // a socket waits for its peer (room to send, a message to receive)
+    case SYS_recvmsg:
+    case SYS_sendmmsg:
+    case SYS_recvmmsg:
+      return true;
     case SYS_flock:
       return (a[1] & LOCK_NB) == 0;
     case SYS_lseek:
@@ -421,12 +428,21 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
     pselect_pack_[1] = sizeof pselect_mask_;
     args[5] = reinterpret_cast<uint64_t>(pselect_pack_);
   }
-  if (call.nr == SYS_sendmsg || call.nr == SYS_recvmsg) {
-    if (int error = MsgHeaderError(ParseMsgHeader(call.in[1].data()))) {
-      Finish(-error);
+  if (IsMsgCall(call.nr)) {
+    if (!UnpackMsgs(call, packed_msgs_)) {
+      Finish(-EFAULT);
       return true;
     }
-    args[1] = reinterpret_cast<uint64_t>(PrepareMsghdr(call));
+    if (!packed_msgs_.empty()) {
+      if (int error = MsgHeaderError(packed_msgs_[0].header, IsSendingMsgCall(call.nr))) {
+        Finish(-error);
+        return true;
+      }
+    }
+    args[1] = reinterpret_cast<uint64_t>(PrepareMsgs(call));
+    if (IsMmsgCall(call.nr)) {
+      args[2] = packed_msgs_.size();  // those marshalled (fewer past a limit or a bad one)
+    }
   }
   if (!inline_ok_ || MayBlock(call)) {
     executor_.Submit(call.nr, args);
@@ -437,49 +453,63 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
   return true;
 }
 
-// Our own msghdr over private buffers: sendmsg's from the marshalled copy, recvmsg's sized as
-// the program's (one iovec with room for every entry).
-msghdr* Performer::PrepareMsghdr(const Call& call) {
+// Our own msghdrs over private buffers: the sending calls' from the marshalled copy, the
+// receiving calls' sized as the program's (one iovec with room for all of a message's
+// entries). sendmsg/recvmsg take the first's msg_hdr.
+mmsghdr* Performer::PrepareMsgs(const Call& call) {
   const std::vector<uint8_t>& pack = call.in[1];
-  MsgHeader h = ParseMsgHeader(pack.data());
-  msg_ = {};
-  size_t name_len = h.name != 0 ? h.namelen : 0;
-  size_t control_len = h.control != 0 ? h.controllen : 0;
-  if (call.nr == SYS_sendmsg) {
-    size_t data_len = pack.size() - kMsghdrSize - name_len - control_len;
-    auto at = pack.begin() + kMsghdrSize;
-    msg_name_.assign(at, at + static_cast<long>(name_len));
-    msg_data_.assign(at + static_cast<long>(name_len), at + static_cast<long>(name_len + data_len));
-    msg_control_.assign(at + static_cast<long>(name_len + data_len), pack.end());
-  } else {
-    msg_name_.assign(name_len, 0);
-    msg_data_.assign(call.capacity[1], 0);
-    msg_control_.assign(control_len, 0);
+  const bool send = IsSendingMsgCall(call.nr);
+  // The kernel wants the sender's real tgid in SCM_CREDENTIALS: nmr-run's (core/msghdr.h).
+  const pid_t real_pid = getpid();
+  msgs_.assign(std::max<size_t>(packed_msgs_.size(), 1), mmsghdr{});
+  msg_buffers_.resize(packed_msgs_.size());
+  for (size_t k = 0; k < packed_msgs_.size(); ++k) {
+    const PackedMsg& m = packed_msgs_[k];
+    MsgBuffers& b = msg_buffers_[k];
+    if (send) {
+      auto part = [&](size_t at, size_t length, std::vector<uint8_t>& to) {
+        to.assign(pack.begin() + static_cast<long>(at),
+                  pack.begin() + static_cast<long>(at + length));
+      };
+      part(m.name_at, m.name_len, b.name);
+      part(m.data_at, m.data_len, b.data);
+      part(m.control_at, m.control_len, b.control);
+      if (virtual_pid_ != real_pid) {
+        RewriteCredentialsPid(b.control, virtual_pid_, real_pid);
+      }
+    } else {
+      // A name pointer with a length of 0 still gets the sender's name length written back.
+      b.name.assign(m.header.name != 0 ? std::max<size_t>(m.name_len, 1) : 0, 0);
+      b.data.assign(m.data_len, 0);
+      b.control.assign(m.control_len, 0);
+    }
+    b.iov = {b.data.data(), b.data.size()};
+    msghdr& h = msgs_[k].msg_hdr;
+    h.msg_name = b.name.empty() ? nullptr : b.name.data();
+    h.msg_namelen = static_cast<socklen_t>(m.name_len);
+    h.msg_iov = &b.iov;
+    h.msg_iovlen = 1;
+    h.msg_control = m.control_len != 0 ? b.control.data() : nullptr;
+    h.msg_controllen = m.control_len;
   }
-  msg_iov_ = {msg_data_.data(), msg_data_.size()};
-  msg_.msg_name = name_len != 0 ? msg_name_.data() : nullptr;
-  msg_.msg_namelen = static_cast<socklen_t>(name_len);
-  msg_.msg_iov = &msg_iov_;
-  msg_.msg_iovlen = 1;
-  msg_.msg_control = control_len != 0 ? msg_control_.data() : nullptr;
-  msg_.msg_controllen = control_len;
-  return &msg_;
+  return msgs_.data();
 }
 
-// What recvmsg wrote, into the replica: the data scattered over its iovec entries, the
-// sender's name, the control messages (fds received are program fds: the executor's), and
-// the msghdr's lengths and flags as the kernel updates them.
-void Performer::FinishRecvmsg(const Call& call, int64_t result) {
-  MsgHeader h = ParseMsgHeader(call.in[1].data());
-  size_t left = std::min<size_t>(static_cast<size_t>(result), msg_data_.size());
+// What the kernel wrote for received message k, into the replica: `received` bytes of data
+// scattered over its iovec entries, the sender's name, the control messages (fds received
+// are program fds: the executor's), and the msghdr's lengths and flags as the kernel updates
+// them.
+void Performer::FinishReceivedMsg(const Call& call, size_t k, size_t received) {
+  const PackedMsg& m = packed_msgs_[k];
+  const MsgBuffers& b = msg_buffers_[k];
+  const msghdr& h = msgs_[k].msg_hdr;
+  size_t left = std::min(received, b.data.size());
   size_t offset = 0;
-  for (const auto& [address, length] : call.iov) {
+  for (size_t i = m.iov_first; i < m.iov_first + m.header.iovlen && left > 0; ++i) {
+    const auto& [address, length] = call.iov[i];
     size_t n = std::min<size_t>(left, length);
-    if (n == 0) {
-      break;
-    }
-    outcome_.writes.emplace_back(address, std::vector<uint8_t>(msg_data_.begin() + offset,
-                                                               msg_data_.begin() + offset + n));
+    outcome_.writes.emplace_back(
+        address, std::vector<uint8_t>(b.data.begin() + offset, b.data.begin() + offset + n));
     offset += n;
     left -= n;
   }
@@ -487,18 +517,47 @@ void Performer::FinishRecvmsg(const Call& call, int64_t result) {
     const auto* bytes = static_cast<const uint8_t*>(data);
     outcome_.writes.emplace_back(address, std::vector<uint8_t>(bytes, bytes + size));
   };
-  if (h.name != 0) {
-    put(h.name, msg_name_.data(), std::min<size_t>(msg_.msg_namelen, msg_name_.size()));
-    uint32_t namelen = msg_.msg_namelen;
-    put(call.args[1] + 8, &namelen, sizeof namelen);
+  if (m.header.name != 0) {
+    size_t n = std::min<size_t>(h.msg_namelen, m.name_len);
+    if (n != 0) {
+      put(m.header.name, b.name.data(), n);
+    }
+    uint32_t namelen = h.msg_namelen;
+    put(m.address + kMsgNamelenOffset, &namelen, sizeof namelen);
   }
-  if (h.control != 0) {
-    put(h.control, msg_control_.data(), std::min<size_t>(msg_.msg_controllen, msg_control_.size()));
+  if (m.control_len != 0) {
+    put(m.header.control, b.control.data(), std::min<size_t>(h.msg_controllen, m.control_len));
   }
-  uint64_t controllen = h.control != 0 ? msg_.msg_controllen : 0;
-  put(call.args[1] + 40, &controllen, sizeof controllen);
-  int32_t flags = msg_.msg_flags;
-  put(call.args[1] + 48, &flags, sizeof flags);
+  uint64_t controllen = m.control_len != 0 ? h.msg_controllen : 0;
+  put(m.address + kMsgControllenOffset, &controllen, sizeof controllen);
+  int32_t flags = h.msg_flags;
+  put(m.address + kMsgFlagsOffset, &flags, sizeof flags);
+}
+
+// After a message call succeeded: recvmsg's message; sendmmsg's and recvmmsg's msg_len of
+// every message done (and recvmmsg's messages, and the time left in its timeout, which Linux
+// writes back when it returns messages).
+void Performer::FinishMsgs(const Call& call, int64_t result) {
+  if (call.nr == SYS_recvmsg) {
+    FinishReceivedMsg(call, 0, static_cast<size_t>(result));
+    return;
+  }
+  if (!IsMmsgCall(call.nr)) {
+    return;
+  }
+  size_t done = std::min<size_t>(static_cast<size_t>(result), packed_msgs_.size());
+  for (size_t k = 0; k < done; ++k) {
+    uint32_t length = msgs_[k].msg_len;
+    if (call.nr == SYS_recvmmsg) {
+      FinishReceivedMsg(call, k, length);
+    }
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&length);
+    outcome_.writes.emplace_back(packed_msgs_[k].address + kMmsgLenOffset,
+                                 std::vector<uint8_t>(bytes, bytes + sizeof length));
+  }
+  if (call.nr == SYS_recvmmsg && done > 0 && call.args[4] != 0) {
+    outcome_.writes.emplace_back(call.args[4], out_[4]);
+  }
 }
 
 void Performer::Complete() { Finish(executor_.result()); }
@@ -529,8 +588,8 @@ void Performer::Finish(int64_t result) {
   if (result < 0 && !sleep_interrupted) {
     return;
   }
-  if (call.nr == SYS_recvmsg) {
-    FinishRecvmsg(call, result);
+  if (IsMsgCall(call.nr)) {
+    FinishMsgs(call, result);
     return;
   }
   for (int i = 0; i < 6; ++i) {

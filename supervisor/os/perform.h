@@ -4,8 +4,8 @@
 // into its memory (identical replicas: the same addresses), and what its shim must do.
 #pragma once
 
-#include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include <array>
@@ -16,8 +16,9 @@
 #include <vector>
 
 #include "interface/channel.h"
-#include "supervisor/os/executor.h"
 #include "supervisor/core/marshal.h"
+#include "supervisor/core/msghdr.h"
+#include "supervisor/os/executor.h"
 
 namespace nmr {
 
@@ -71,8 +72,9 @@ class Performer {
   // Returns true when the outcome is ready (executed inline).
   bool Execute(const Call& call, pid_t replica_pid);
   void Finish(int64_t result);
-  msghdr* PrepareMsghdr(const Call& call);
-  void FinishRecvmsg(const Call& call, int64_t result);
+  mmsghdr* PrepareMsgs(const Call& call);
+  void FinishMsgs(const Call& call, int64_t result);
+  void FinishReceivedMsg(const Call& call, size_t k, size_t received);
 
   Executor& executor_;
   pid_t virtual_pid_;
@@ -86,9 +88,15 @@ class Performer {
   std::array<iovec, 6> iov_{};
   uint64_t pselect_mask_ = 0;     // pselect6's signal mask, and the struct pointing at it
   uint64_t pselect_pack_[2] = {};
-  msghdr msg_ = {};  // sendmsg/recvmsg's, over these buffers
-  iovec msg_iov_ = {};
-  std::vector<uint8_t> msg_name_, msg_data_, msg_control_;
+  // sendmsg/recvmsg's msghdr (msgs_[0].msg_hdr) or sendmmsg/recvmmsg's vector, each message
+  // over its own buffers; packed_msgs_ says where they came from (core/msghdr.h).
+  struct MsgBuffers {
+    std::vector<uint8_t> name, data, control;
+    iovec iov = {};
+  };
+  std::vector<PackedMsg> packed_msgs_;
+  std::vector<mmsghdr> msgs_;
+  std::vector<MsgBuffers> msg_buffers_;
 };
 
 }  // namespace nmr

@@ -250,6 +250,10 @@ const std::vector<long> kInterestingSyscalls = {SYS_read,
                                                 SYS_getrandom,
                                                 SYS_exit_group,
                                                 SYS_getpid,
+                                                SYS_sendmsg,
+                                                SYS_recvmsg,
+                                                SYS_sendmmsg,
+                                                SYS_recvmmsg,
                                                 kPseudoSyscallMapDone};
 
 const std::vector<long> kOddSyscalls = {-1,
@@ -312,9 +316,9 @@ std::pair<int, int> SocketLengthArgsModel(long nr) {
 }
 
 struct Anchor {
-  enum Kind { kString, kIovec, kPointers, kWord } kind;
+  enum Kind { kString, kIovec, kPointers, kWord, kMsghdr } kind;
   uint64_t address;
-  uint64_t count;  // iovec entries, pointers
+  uint64_t count;  // iovec entries, pointers, msghdrs
 };
 
 class Builder {
@@ -423,6 +427,10 @@ class Builder {
   }
 
   void Item(uint64_t address, std::vector<uint8_t>& bytes, size_t& at) {
+    if (c_.OneIn(8)) {
+      Msghdrs(address, bytes, at);
+      return;
+    }
     switch (c_.Below(10)) {
       case 0: {  // zeros
         at += std::min<size_t>(c_.Below(64), bytes.size() - at);
@@ -512,6 +520,39 @@ class Builder {
         break;
       }
     }
+  }
+
+  // sendmsg's msghdr, or sendmmsg's array of mmsghdr (64 bytes each): pointers at iovec
+  // arrays, names and control buffers that are mostly there, lengths at the kernel's limits.
+  void Msghdrs(uint64_t address, std::vector<uint8_t>& bytes, size_t& at) {
+    static const std::vector<uint64_t> name_lengths = {0, 2, 16, 110, 128, 129, 200, 0x80000000};
+    static const std::vector<uint64_t> control_lengths = {0,     16,   24,   32,         65536,
+                                                          65537, 1024, 4096, 0x80000000, ~0ull};
+    uint64_t count = 1 + c_.Below(c_.OneIn(8) ? 70 : 4);
+    for (uint64_t k = 0; k < count && at < bytes.size(); ++k) {
+      uint64_t fields[8] = {};
+      fields[0] = c_.OneIn(2) ? 0 : Pointer();                        // name
+      fields[1] = c_.OneIn(8) ? c_.Bits(32) : c_.Pick(name_lengths);  // namelen
+      fields[2] = c_.OneIn(4) ? (c_.OneIn(2) ? 0 : Address()) : AnchorAddress(Anchor::kIovec);
+      fields[3] = c_.OneIn(4) ? Length() : IovecCount(fields[2]);        // iovlen
+      fields[4] = c_.OneIn(2) ? 0 : Pointer();                           // control
+      fields[5] = c_.OneIn(8) ? c_.Bits(64) : c_.Pick(control_lengths);  // controllen
+      fields[6] = c_.Bits(32) | (c_.Bits(32) << 32);  // flags, padding, msg_len: never read
+      fields[7] = c_.Bits(64);
+      Put(bytes, at, fields, sizeof fields);
+    }
+    anchors_.push_back({Anchor::kMsghdr, address, count});
+  }
+
+  uint64_t Pointer() { return c_.OneIn(2) ? InsideRegion() : Address(); }
+
+  uint64_t IovecCount(uint64_t address) {
+    for (const Anchor& anchor : anchors_) {
+      if (anchor.kind == Anchor::kIovec && anchor.address == address) {
+        return anchor.count + (c_.OneIn(8) ? 1 : 0);
+      }
+    }
+    return address == 0 ? 0 : c_.Below(4);
   }
 
   uint64_t InsideRegion() {
@@ -659,6 +700,21 @@ class Builder {
       }
       if (nr == SYS_execve && (i == 1 || i == 2)) {
         a = c_.OneIn(4) ? (c_.OneIn(2) ? 0 : Address()) : AnchorAddress(Anchor::kPointers);
+        continue;
+      }
+      bool msg_call =
+          nr == SYS_sendmsg || nr == SYS_recvmsg || nr == SYS_sendmmsg || nr == SYS_recvmmsg;
+      if (msg_call && i == 1) {
+        a = c_.OneIn(4) ? Address() : AnchorAddress(Anchor::kMsghdr);
+        continue;
+      }
+      if ((nr == SYS_sendmmsg || nr == SYS_recvmmsg) && i == 2) {
+        a = c_.OneIn(4) ? Scalar() : c_.Below(6);
+        for (const Anchor& anchor : anchors_) {
+          if (anchor.kind == Anchor::kMsghdr && anchor.address == r.args[1] && c_.OneIn(2)) {
+            a = anchor.count + (c_.OneIn(4) ? 1 : 0);  // (the vector's count, or one over)
+          }
+        }
         continue;
       }
       switch (i < spec.arg_count ? spec.args[i].kind : ArgKind::kNone) {
@@ -987,54 +1043,89 @@ ModelArg ExpectArg(const FakeMemory& memory, long nr, const SyscallSpec& spec,
   }
 }
 
-// sendmsg/recvmsg's msghdr as core/msghdr.h describes it: its 56 bytes, then (sendmsg) the
-// name, every iovec entry's data and the control bytes; the entries themselves in iov.
-ModelArg ExpectMsghdr(const FakeMemory& memory, long nr, uint64_t address) {
+// sendmsg/recvmsg's msghdr, or sendmmsg/recvmmsg's vector of them, as core/msghdr.h describes
+// it: per message its 56 bytes, then (sending) the name, every iovec entry's data and the
+// control bytes; every message's entries in iov, one message after the other. A vector stops
+// at the first message that cannot be read, is refused, or would pass a limit; only the
+// first message's failure is the call's (unreadable, or answered with the kernel's error).
+ModelArg ExpectMsgs(const FakeMemory& memory, long nr, const uint64_t args[6]) {
   ModelArg m;
-  auto header = Peek(memory, address, kMsghdrSize);
-  if (!header) {
-    m.ok = false;
-    return m;
-  }
-  m.in = *header;
-  MsgHeader h = ParseMsgHeader(header->data());
-  if (MsgHeaderError(h) != 0) {
-    return m;
-  }
-  auto entries = Peek(memory, h.iov, h.iovlen * 16);
-  if (h.iovlen > 0 && !entries) {
-    m.ok = false;
-    return m;
-  }
-  m.iovec = true;
-  uint64_t total = 0;
-  for (uint64_t k = 0; k < h.iovlen; ++k) {
-    uint64_t entry[2];
-    std::memcpy(entry, entries->data() + k * 16, sizeof entry);
-    uint64_t length = std::min<uint64_t>(entry[1], kMaxTransfer - total);
-    m.iov.emplace_back(entry[0], length);
-    total += length;
-  }
-  m.capacity = total;
-  if (nr == SYS_recvmsg) {
-    return m;
-  }
-  auto append = [&](uint64_t at, uint64_t length) {
-    if (length == 0) {
-      return true;
+  const bool send = nr == SYS_sendmsg || nr == SYS_sendmmsg;
+  const bool vector = nr == SYS_sendmmsg || nr == SYS_recvmmsg;
+  const uint64_t count = vector ? std::min<uint64_t>(static_cast<uint32_t>(args[2]), 1024) : 1;
+  uint64_t used = 0;
+  for (uint64_t k = 0; k < count; ++k) {
+    const bool first = k == 0;
+    auto header = Peek(memory, args[1] + k * 64, kMsghdrSize);
+    if (!header) {
+      m.ok = !first;
+      break;
     }
-    auto bytes = Peek(memory, at, length);
-    if (bytes) {
-      m.in.insert(m.in.end(), bytes->begin(), bytes->end());
+    MsgHeader h = ParseMsgHeader(header->data());
+    if (MsgHeaderError(h, send) != 0) {
+      if (first) {
+        m.in = *header;
+      }
+      break;
     }
-    return bytes.has_value();
-  };
-  bool ok = (h.name == 0 || append(h.name, h.namelen));
-  for (const auto& [at, length] : m.iov) {
-    ok = ok && append(at, length);
+    if (m.iov.size() + h.iovlen > 1024) {
+      break;
+    }
+    auto entries = Peek(memory, h.iov, h.iovlen * 16);
+    if (h.iovlen > 0 && !entries) {
+      m.ok = !first;
+      break;
+    }
+    std::vector<std::pair<uint64_t, uint64_t>> iov;
+    uint64_t data = 0;
+    bool over = false;
+    for (uint64_t e = 0; e < h.iovlen; ++e) {
+      uint64_t entry[2];
+      std::memcpy(entry, entries->data() + e * 16, sizeof entry);
+      uint64_t length = entry[1];
+      if (first) {
+        length = std::min<uint64_t>(length, kMaxTransfer - data);
+      } else if (length > kMaxTransfer) {
+        over = true;
+        break;
+      }
+      iov.emplace_back(entry[0], length);
+      data += length;
+    }
+    uint64_t name_len = h.name != 0 ? std::min<uint64_t>(h.namelen, 128) : 0;
+    uint64_t control_len =
+        h.control == 0 ? 0 : (send ? h.controllen : std::min<uint64_t>(h.controllen, 65536));
+    if (over || (!first && used + name_len + data + control_len > kMaxTransfer)) {
+      break;
+    }
+    m.iovec = true;  // (the call's iov_arg: set once a message's entries were read)
+    std::vector<uint8_t> record = *header;
+    auto append = [&](uint64_t at, uint64_t length) {
+      if (length == 0) {
+        return true;
+      }
+      auto bytes = Peek(memory, at, length);
+      if (bytes) {
+        record.insert(record.end(), bytes->begin(), bytes->end());
+      }
+      return bytes.has_value();
+    };
+    bool ok = !send || append(h.name, name_len);
+    for (const auto& [at, length] : iov) {
+      ok = ok && (!send || append(at, length));
+    }
+    ok = ok && (!send || append(h.control, control_len));
+    if (!ok) {
+      m.ok = !first;
+      break;
+    }
+    m.in.insert(m.in.end(), record.begin(), record.end());
+    m.iov.insert(m.iov.end(), iov.begin(), iov.end());
+    used += name_len + data + control_len;
   }
-  ok = ok && (h.control == 0 || append(h.control, h.controllen));
-  m.ok = ok;
+  for (const auto& entry : m.iov) {
+    m.capacity += entry.second;
+  }
   return m;
 }
 
@@ -1078,26 +1169,34 @@ void CheckAgainstModel(const Request& request, const FakeMemory& memory, const C
     return;
   }
   int expected_unreadable = -1;
-  for (int i = 0; i < 6 && refined.supported; ++i) {
-    ModelArg m = ExpectArg(memory, nr, spec, args, i);
+  // False when the check is over (an argument that could not be read ends marshalling).
+  auto check_arg = [&](int i, const ModelArg& m) {
     std::string arg = " of argument " + std::to_string(i);
-    if ((nr == SYS_sendmsg || nr == SYS_recvmsg) && i == 1) {
-      m = ExpectMsghdr(memory, nr, args[1]);  // core/msghdr.h: one pack for the whole struct
-    }
     if (call.unreadable_arg == i) {
       if (m.ok) {
         CHECK_THAT(f, memory.short_read(), "readable memory reported unreadable" + arg);
       } else {
         expected_unreadable = i;
       }
-      return;
+      return false;
     }
     if (!m.ok) {
       expected_unreadable = i;
       CHECK_THAT(f, false,
                  "unreadable memory not reported" + arg + " (unreadable_arg " +
                      std::to_string(call.unreadable_arg) + ")");
-      return;
+      return false;
+    }
+    bool vector = nr == SYS_sendmmsg || nr == SYS_recvmmsg;
+    if (vector && i == 1 && memory.short_read() && call.in[i] != m.in) {
+      // A short read ended the vector early: fewer messages, those before it whole.
+      CHECK_THAT(f,
+                 call.in[i].size() < m.in.size() &&
+                     std::equal(call.in[i].begin(), call.in[i].end(), m.in.begin()) &&
+                     call.iov.size() <= m.iov.size() &&
+                     std::equal(call.iov.begin(), call.iov.end(), m.iov.begin()),
+                 "a vector cut by a short read is not a prefix of the model's" + arg);
+      return true;
     }
     CHECK_THAT(f, call.in[i] == m.in,
                "the copied bytes differ from the replica's" + arg + " (" +
@@ -1109,6 +1208,20 @@ void CheckAgainstModel(const Request& request, const FakeMemory& memory, const C
     if (m.iovec) {
       CHECK_THAT(f, call.iov_arg == i && call.iov == m.iov, "the iovec entries" + arg + " differ");
     }
+    return true;
+  };
+  const bool msg_call =
+      nr == SYS_sendmsg || nr == SYS_recvmsg || nr == SYS_sendmmsg || nr == SYS_recvmmsg;
+  for (int i = 0; i < 6 && refined.supported; ++i) {
+    if (msg_call && i == 1) {
+      continue;  // the messages are read after every other argument (below)
+    }
+    if (!check_arg(i, ExpectArg(memory, nr, spec, args, i))) {
+      return;
+    }
+  }
+  if (msg_call && !check_arg(1, ExpectMsgs(memory, nr, args))) {
+    return;  // core/msghdr.h: one pack for every message
   }
   CHECK_THAT(f, call.unreadable_arg == expected_unreadable,
              "unreadable_arg is " + std::to_string(call.unreadable_arg) + " but every argument " +
@@ -1138,7 +1251,11 @@ void CheckBounds(const Call& call, Failures& f) {
     if (vector) {
       CHECK_THAT(f, a.len_arg >= 0, "an iovec without a count" + arg);
     }
-    CHECK_THAT(f, call.in[i].size() <= kMaxTransfer + 1024 * sizeof(iovec),
+    // (A message call's pack: the headers of up to kMaxMmsg messages, then the first's name
+    // and control on top of the data.)
+    const size_t extra = IsMsgCall(call.nr) ? kMaxMmsg * kMsghdrSize + kMaxMsgName + kMaxMsgControl
+                                            : 1024 * sizeof(iovec);
+    CHECK_THAT(f, call.in[i].size() <= kMaxTransfer + extra,
                "an input copy of " + std::to_string(call.in[i].size()) + " bytes" + arg);
     CHECK_THAT(f, call.capacity[i] <= kMaxTransfer,
                "a capacity of " + std::to_string(call.capacity[i]) + " bytes" + arg);
