@@ -388,7 +388,9 @@ bool Deliverable(int sig, unsigned long mask) {
     return false;
   }
   if (action.handler == SIG_DFL) {
-    return sig != SIGCHLD && sig != SIGCONT && sig != SIGURG && sig != SIGWINCH;
+    // Ignored by default, or a stop: the process stops (or goes on) but the wait does not end.
+    return sig != SIGCHLD && sig != SIGCONT && sig != SIGURG && sig != SIGWINCH &&
+           sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU;
   }
   return true;
 }
@@ -563,12 +565,33 @@ long EmulateSigprocmask(const long* args, unsigned long* program_mask) {
 // (DESIGN.md "Signals"): the wait is a vote the supervisor answers once a signal the mask lets
 // through is pending for the group. The reply's signals are queued here; the real
 // sigsuspend then runs the handler with the right mask and returns -EINTR at once.
+// A stop signal in a reply that waits loop on (sigsuspend, sigwait): queued, it would stay
+// pending while the SIGSYS handler runs with everything blocked, and the replica would vote
+// again instead of stopping. Unblocked here for a moment, it stops the replica now (the kernel
+// takes it on the way out of rt_sigprocmask), and the wait goes on once it is continued.
+void TakeStops(const Reply& reply, unsigned long wait_mask) {
+  unsigned long stops = 0;
+  for (int sig : {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}) {
+    unsigned long bit = 1UL << (sig - 1);
+    KernelSigaction action = {};
+    GateSyscall(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&action), 8);
+    if ((reply.signals & bit) != 0 && (wait_mask & bit) == 0 && action.handler == SIG_DFL) {
+      stops |= bit;
+    }
+  }
+  if (stops != 0) {
+    GateSyscall(SYS_rt_sigprocmask, SIG_UNBLOCK, reinterpret_cast<long>(&stops), 0, 8);
+    GateSyscall(SYS_rt_sigprocmask, SIG_BLOCK, reinterpret_cast<long>(&stops), 0, 8);
+  }
+}
+
 long SuspendUntilSignal(unsigned long set) {
   set &= ~kSigsysBit;
   for (;;) {
     long wait[6] = {static_cast<long>(set), 0, 0, 0, 0, 0};
     Reply reply = Exchange(kPseudoSyscallSuspend, wait, 0);
     QueueReplySignals(reply);
+    TakeStops(reply, set);
     for (int sig = 1; sig <= 64; ++sig) {
       if ((reply.signals & (1ULL << (sig - 1))) != 0 && Deliverable(sig, set)) {
         return GateSyscall(SYS_rt_sigsuspend, reinterpret_cast<long>(&set), 8);
@@ -580,7 +603,7 @@ long SuspendUntilSignal(unsigned long set) {
 // sigtimedwait, sigwaitinfo and sigwait take a pending signal of the set (the program blocks
 // them). Signals reach a replica only with replies, so the wait is a vote: once a signal of
 // the set is pending for the group, the reply brings it, and the real call takes it at once.
-long EmulateSigtimedwait(const long* args) {
+long EmulateSigtimedwait(const long* args, unsigned long program_mask) {
   if (args[3] != 8) {
     return -EINVAL;
   }
@@ -604,6 +627,7 @@ long EmulateSigtimedwait(const long* args) {
     long wait[6] = {static_cast<long>(set), timeout_ns, 0, 0, 0, 0};
     Reply reply = Exchange(kPseudoSyscallSigwait, wait, 0);
     QueueReplySignals(reply);
+    TakeStops(reply, program_mask);
     if (reply.value < 0) {
       return reply.value;  // -EAGAIN: the timeout passed
     }
@@ -661,7 +685,7 @@ long Dispatch(long nr, const long* args, unsigned long ip, unsigned long* progra
     case SYS_pause:
       return SuspendUntilSignal(*program_mask);
     case SYS_rt_sigtimedwait:
-      return EmulateSigtimedwait(args);
+      return EmulateSigtimedwait(args, *program_mask);
     case SYS_prctl:
       return EmulatePrctl(args);
     default:

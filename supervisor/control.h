@@ -78,6 +78,7 @@ struct Replica {
   int status = 0;
   double cpu_s = 0;  // of every process that held this slot
   rusage usage = {};  // ... and their resource usage (wait4's), added up
+  bool stopped = false;  // stopped by a stop signal the program took (jobs.cc)
   // A clone that has not reported yet: its pid is unknown, its channel's memfd is still
   // open in nmr-run (channel_fd) until it has opened it.
   bool clone_pending = false;
@@ -222,6 +223,12 @@ class Group {
   void FireTimers();
   std::optional<int64_t> TimerDeadlineMs() const;
 
+  // jobs.cc
+  bool OnStopOrContinue(pid_t pid, int status);
+  void Stopped(int sig);
+  void Continue();
+  void NotifyParent(int code, int status);
+
   // usage.cc
   rusage SelfUsage() const;
   rusage TotalUsage() const;
@@ -306,6 +313,13 @@ class Group {
   pid_t forked_vpid_ = 0;      // the child of the fork in progress
   std::map<std::string, uint64_t> refused_;  // the performer's, once it is gone
 
+  // Job control (jobs.cc).
+  bool stop_expected_ = false;        // the last reply carried a stop signal
+  bool stopped_ = false;              // every replica stopped: the process is stopped
+  int stop_signal_ = 0;
+  bool stop_unreported_ = false;      // wait4(WUNTRACED) has not reported this stop yet
+  bool continue_unreported_ = false;  // ... nor WCONTINUED this continuation
+
   // Timers (timers.cc): alarm/setitimer's (kRealTimer) and the POSIX ones, by id.
   struct Timer {
     int64_t deadline_ns = 0;  // CLOCK_MONOTONIC; 0: disarmed
@@ -350,6 +364,8 @@ class Supervisor {
   bool AnyEvent(uint32_t event_seen) const;
   void HandleSignals();
   void Reap();
+  // jobs.cc
+  void StopWithTheProgram();
   Group& root() { return *groups_.front(); }
   const Group& root() const { return *groups_.front(); }
 
@@ -370,6 +386,7 @@ class Supervisor {
   int forks_ = 0;
   pid_t own_pgid_ = 0;         // nmr-run's real process group
   pid_t foreground_pgid_ = 0;  // the terminal's foreground group, as the program sees it
+  bool stopped_with_program_ = false;  // nmr-run stopped itself (jobs.cc) and was not resumed
 };
 
 }  // namespace nmr

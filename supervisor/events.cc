@@ -37,8 +37,8 @@ std::atomic<uint64_t> g_pending_signals{0};
 // hangup): they are for the terminal's foreground process group, not only for the program.
 std::atomic<uint64_t> g_from_terminal{0};
 
-constexpr int kWatchedSignals[] = {SIGCHLD, SIGINT,  SIGTERM, SIGHUP,
-                                   SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+constexpr int kWatchedSignals[] = {SIGCHLD, SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT,
+                                   SIGUSR1, SIGUSR2, SIGWINCH, SIGTSTP, SIGCONT};
 
 void OnSignal(int sig, siginfo_t* info, void*) {
   if (info != nullptr && info->si_code == SI_KERNEL) {
@@ -197,7 +197,10 @@ void Supervisor::HandleSignals() {
     reap_pending_ = true;  // Reap() does the work
   }
   pending &= ~(1ULL << SIGCHLD);
-  if (pending != 0 && root().finished() && !stopping_) {
+  if ((pending & (1ULL << SIGCONT)) != 0) {
+    stopped_with_program_ = false;  // the shell that started nmr-run resumed it (jobs.cc)
+  }
+  if ((pending & ~(1ULL << SIGCONT)) != 0 && root().finished() && !stopping_) {
     // The program has ended: there is nobody left to deliver a signal to, only replicas that
     // have not gone yet. Stop waiting for them.
     for (auto& group : groups_) {
@@ -214,7 +217,14 @@ void Supervisor::HandleSignals() {
     // A signal sent to nmr-run is the program's; one from the terminal goes to every process
     // of the terminal's foreground group, as natively (Ctrl-C ends a whole pipeline).
     std::vector<Group*> targets;
-    if ((from_terminal & (1ULL << sig)) != 0) {
+    if (sig == SIGCONT) {
+      // Continuing nmr-run continues its job: every process of its own process group.
+      for (auto& group : groups_) {
+        if (!group->ended_ && group->pgid_ == own_pgid_) {
+          targets.push_back(group.get());
+        }
+      }
+    } else if ((from_terminal & (1ULL << sig)) != 0) {
       for (auto& group : groups_) {
         if (!group->ended_ && group->pgid_ == foreground_pgid_) {
           targets.push_back(group.get());
@@ -257,9 +267,17 @@ void Supervisor::Reap() {
   for (;;) {
     int status;
     rusage usage;
-    pid_t pid = wait4(-1, &status, WNOHANG | __WALL, &usage);
+    pid_t pid = wait4(-1, &status, WNOHANG | __WALL | WUNTRACED | WCONTINUED, &usage);
     if (pid <= 0) {
       return;
+    }
+    if (WIFSTOPPED(status) || WIFCONTINUED(status)) {
+      for (auto& group : groups_) {
+        if (group->OnStopOrContinue(pid, status)) {
+          break;
+        }
+      }
+      continue;
     }
     for (auto& group : groups_) {
       if (group->OnReaped(pid, status, usage)) {

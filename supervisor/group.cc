@@ -73,6 +73,25 @@ void Group::PostSignal(int sig, const SignalInfo& info, bool from_outside) {
   if (ended_) {
     return;
   }
+  // As the kernel: SIGCONT drops pending stop signals and a stop signal a pending SIGCONT.
+  constexpr uint64_t kStopSignals = (1ULL << (SIGSTOP - 1)) | (1ULL << (SIGTSTP - 1)) |
+                                    (1ULL << (SIGTTIN - 1)) | (1ULL << (SIGTTOU - 1));
+  if (sig == SIGCONT) {
+    signals_for_program_ &= ~kStopSignals;
+    if (stopped_ || stop_expected_) {
+      Continue();  // a real SIGCONT per replica (jobs.cc): the kernel runs a handler
+      return;
+    }
+  } else if (((1ULL << (sig - 1)) & kStopSignals) != 0) {
+    signals_for_program_ &= ~(1ULL << (SIGCONT - 1));
+  } else if (sig == SIGKILL && stopped_) {
+    for (Replica& r : replicas_) {
+      if (r.running && !r.killed && r.process.pid > 0) {
+        kill(r.process.pid, SIGKILL);  // a stopped process takes no reply: it dies where it is
+      }
+    }
+    return;
+  }
   deliver_now_ = deliver_now_ || !from_outside;
   signal_info_.emplace(sig, info);  // a standard signal already pending keeps its first info
   if (signals_for_program_ == 0) {
@@ -165,6 +184,9 @@ bool IsStopped(pid_t pid) {
 // to the next, or has not voted for 10 timeouts, is hung too.
 // Otherwise the deadline moves on.
 void Group::CheckStragglers() {
+  if (stopped_ || stop_expected_) {
+    return;  // stopped by the program's own stop signal (jobs.cc), not hung
+  }
   std::optional<int64_t> deadline = engine_.NextDeadline();
   int64_t now = NowMs();
   if (!deadline || now < *deadline) {
@@ -297,6 +319,7 @@ void Group::TakeRequest(int i) {
   std::memcpy(&request, &r.process.channel->request, sizeof request);
   uint32_t seq = r.process.channel->request_seq.load(std::memory_order_acquire);
   uint32_t expected = r.seen_seq + 1;
+  stop_expected_ = false;  // it voted: the stop signal ran a handler, or it was continued
   r.seen_seq = seq;
   if (request.seq != seq || seq != expected) {
     // Only a wild write into its own channel makes these differ: that replica's fault.
@@ -411,6 +434,10 @@ void Group::WriteReply(int i, int fork_channel_fd, int fork_donor) {
       spdlog::warn("replica {}: cannot write the result of {} into its memory", i,
                    SyscallName(r.call.nr));
     }
+  }
+  if ((outcome.signals & ((1ULL << (SIGSTOP - 1)) | (1ULL << (SIGTSTP - 1)) |
+                          (1ULL << (SIGTTIN - 1)) | (1ULL << (SIGTTOU - 1)))) != 0) {
+    stop_expected_ = true;  // its replicas may stop themselves with this reply (jobs.cc)
   }
   Channel* ch = r.process.channel;
   ch->reply.seq = r.seen_seq;

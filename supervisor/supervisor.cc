@@ -127,6 +127,7 @@ void Supervisor::Loop() {
     if (!AnyRunning()) {
       return;
     }
+    StopWithTheProgram();
     WaitForEvent(event_seen);
   }
 }

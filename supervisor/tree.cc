@@ -464,13 +464,30 @@ bool Group::PollTreeCall() {
     }
     return pid == -1 || g.pgid_ == -pid;
   };
+  // What a child has to report: its end, or (if asked for) a stop or a continuation.
+  bool exits = !is_waitid || (options & WEXITED) != 0;
+  enum class Report { kNone, kExit, kStop, kContinue };
+  auto report_of = [&](const Group& g) {
+    if (g.ended_) {
+      return exits ? Report::kExit : Report::kNone;
+    }
+    if (g.stop_unreported_ && g.stopped_ && (options & WUNTRACED) != 0) {
+      return Report::kStop;  // WUNTRACED is waitid's WSTOPPED
+    }
+    if (g.continue_unreported_ && (options & WCONTINUED) != 0) {
+      return Report::kContinue;
+    }
+    return Report::kNone;
+  };
   bool any = false;
-  Group* zombie = nullptr;
+  Group* child = nullptr;
+  Report report = Report::kNone;
   for (auto& group : run_.groups_) {
     if (selected(*group)) {
       any = true;
-      if (group->ended_ && zombie == nullptr) {
-        zombie = group.get();
+      if (child == nullptr && report_of(*group) != Report::kNone) {
+        child = group.get();
+        report = report_of(*group);
       }
     }
   }
@@ -478,43 +495,70 @@ bool Group::PollTreeCall() {
     outcome.value = -ECHILD;
     return true;
   }
-  if (zombie == nullptr && (options & WNOHANG) == 0) {
+  if (child == nullptr && (options & WNOHANG) == 0) {
     if (interrupting_) {
       outcome.value = -EINTR;  // a signal came first
       return true;
     }
     return false;
   }
-  int status = zombie != nullptr ? zombie->exit_status_ : 0;
-  if (zombie != nullptr && (options & WNOWAIT) == 0) {
-    zombie->waited_ = true;
-    AddUsage(children_usage_, zombie->TotalUsage());
+  // The wait status, and waitid's si_code and si_status.
+  int status = 0;
+  int32_t code = 0;
+  int32_t child_status = 0;
+  switch (report) {
+    case Report::kExit:
+      status = child->exit_status_;
+      code = WIFSIGNALED(status) ? CLD_KILLED : CLD_EXITED;
+      child_status = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+      break;
+    case Report::kStop:
+      status = W_STOPCODE(child->stop_signal_);
+      code = CLD_STOPPED;
+      child_status = child->stop_signal_;
+      break;
+    case Report::kContinue:
+      status = 0xffff;  // WIFCONTINUED
+      code = CLD_CONTINUED;
+      child_status = SIGCONT;
+      break;
+    case Report::kNone:
+      break;
+  }
+  if (child != nullptr && (options & WNOWAIT) == 0) {
+    if (report == Report::kExit) {
+      child->waited_ = true;
+      AddUsage(children_usage_, child->TotalUsage());
+    } else {
+      child->stop_unreported_ = false;
+      child->continue_unreported_ = false;
+    }
   }
   if (is_waitid) {
     struct {
       int32_t signo, error, code, pad;
       int32_t pid, uid, status;
     } info = {};
-    if (zombie != nullptr) {
+    if (child != nullptr) {
       info.signo = SIGCHLD;
-      info.code = WIFSIGNALED(status) ? CLD_KILLED : CLD_EXITED;
-      info.pid = zombie->vpid_;
+      info.code = code;
+      info.pid = child->vpid_;
       info.uid = static_cast<int32_t>(getuid());
-      info.status = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+      info.status = child_status;
     }
     if (a[2] != 0) {
       outcome.writes.emplace_back(a[2], Bytes(info));
     }
     outcome.value = 0;
   } else {
-    if (zombie != nullptr && a[1] != 0) {
+    if (child != nullptr && a[1] != 0) {
       outcome.writes.emplace_back(a[1], Bytes(static_cast<int32_t>(status)));
     }
-    outcome.value = zombie != nullptr ? zombie->vpid_ : 0;
+    outcome.value = child != nullptr ? child->vpid_ : 0;
   }
   uint64_t rusage_address = is_waitid ? a[4] : a[3];
-  if (zombie != nullptr && rusage_address != 0) {
-    outcome.writes.emplace_back(rusage_address, Bytes(zombie->TotalUsage()));
+  if (child != nullptr && rusage_address != 0) {
+    outcome.writes.emplace_back(rusage_address, Bytes(child->TotalUsage()));
   }
   return true;
 }

@@ -79,6 +79,7 @@ std::vector<Case> TreeCases(const std::pair<std::string, std::string>& in,
       {.name = "posix_timers_and_sigqueue", .argv = {Prog("posix_timer")}},
       {.name = "clock_mqueue_sched_and_more", .argv = {Prog("more_calls")}},
       {.name = "rusage_of_children_and_self", .argv = {Prog("rusage")}},
+      {.name = "job_control_stop_and_continue", .argv = {Prog("job_control")}},
       {.name = "mmsg_fd_and_credentials_over_a_datagram_pair", .argv = {Prog("mmsg")}},
       {.name = "posix_spawn_and_a_missing_program", .argv = {Prog("spawn")},
        .extra = [](const RunResult&, const RunResult& nmr, const nlohmann::json& report) {

@@ -3,7 +3,8 @@
 // nmr-run as they do natively. Interactive programs are typed at through the same pty (what
 // script reads from its stdin): the Python REPL, bash -i with a pipeline and a background
 // job (job control: process groups and the terminal's foreground group), sqlite3's shell,
-// and less paging a file; the terminal's whole transcript must be the native one.
+// and less paging a file; the terminal's whole transcript must be the native one. Ctrl-Z,
+// `jobs` and `fg` stop and continue a job, of a shell under nmr-run and of nmr-run itself.
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -88,6 +89,71 @@ INSTANTIATE_TEST_SUITE_P(Tty, Interactive,
                            return std::get<0>(info.param).name + "_n" +
                                   std::to_string(std::get<1>(info.param));
                          });
+
+// Job control at a terminal, typed step by step through a pty (scripts/pty_session.py waits
+// for each text before it types): Ctrl-Z stops a job, `jobs` lists it, `fg` continues it and
+// it ends by itself (it waits for a file the session creates while the job is stopped).
+class JobControl : public ::testing::TestWithParam<int> {};
+
+std::string JobSession(const std::string& job) {
+  nlohmann::json steps = nlohmann::json::array({
+      {"$ ", job + " go\n"},
+      {"ready2", "\x1a"},  // Ctrl-Z
+      {"Stopped", "", "go"},
+      {"$ ", "jobs\n"},
+      {"Stopped", ""},
+      {"$ ", "fg\n"},
+      {"went5", ""},
+      {"$ ", "exit 3\n"},
+  });
+  return steps.dump();
+}
+
+RunResult TypeAt(const TempDir& tmp, const std::string& job, const std::vector<std::string>& shell) {
+  std::vector<std::string> argv = {"/usr/bin/python3", TestData("scripts/pty_session.py").string(),
+                                   JobSession(job)};
+  argv.insert(argv.end(), shell.begin(), shell.end());
+  fs::remove(tmp.path() / "go");
+  RunOptions options{.dir = tmp.path()};
+  return RunProgram(argv, options);
+}
+
+const std::vector<std::string> kShell = {"env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"};
+
+// bash -i runs under nmr-run: the job is a process of the tree, stopped and continued by
+// bash's own job control (virtual process groups, the terminal's SIGTSTP routed to them).
+TEST_P(JobControl, CtrlZStopsAJobOfAShellUnderNmr) {
+  TempDir tmp;
+  std::string job = TestProgram("wait_for_file").string();
+  RunResult native = TypeAt(tmp, job, kShell);
+  std::vector<std::string> under_nmr = {NmrRun().string(), "-n", std::to_string(GetParam()),
+                                        "--log-level", "error", "--"};
+  under_nmr.insert(under_nmr.end(), kShell.begin(), kShell.end());
+  RunResult under = TypeAt(tmp, job, under_nmr);
+  ASSERT_EQ(native.status, Exited(3)) << native.out << native.err;
+  EXPECT_EQ(under.status, native.status) << under.out << under.err;
+  ExpectSameBytes("the terminal", native.out, under.out);
+}
+
+// nmr-run is itself the job of a native shell: Ctrl-Z stops the program, then nmr-run, so the
+// shell sees its job stopped; `fg` continues nmr-run, which continues the program.
+TEST_P(JobControl, CtrlZStopsNmrRunAndFgContinuesIt) {
+  TempDir tmp;
+  std::string job = TestProgram("wait_for_file").string();
+  RunResult native = TypeAt(tmp, job, kShell);
+  std::string prefix = NmrRun().string() + " -n " + std::to_string(GetParam()) + " --log-level error -- ";
+  RunResult under = TypeAt(tmp, prefix + job, kShell);
+  ASSERT_EQ(native.status, Exited(3)) << native.out << native.err;
+  EXPECT_EQ(under.status, native.status) << under.out << under.err;
+  std::string shown = under.out;
+  for (size_t at; (at = shown.find(prefix)) != std::string::npos;) {
+    shown.erase(at, prefix.size());  // the command line the shell echoes and lists
+  }
+  ExpectSameBytes("the terminal", native.out, shown);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tty, JobControl, ::testing::Values(1, 3),
+                         [](const auto& info) { return "n" + std::to_string(info.param); });
 
 }  // namespace
 }  // namespace nmr::test
