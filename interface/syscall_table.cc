@@ -47,6 +47,8 @@ constexpr int kStackT = 24;        // stack_t
 constexpr int kSchedParam = 4;     // struct sched_param
 constexpr int kUid = 4;            // uid_t
 constexpr int kGid = 4;            // gid_t
+constexpr int kSembuf = 6;         // struct sembuf
+constexpr int kMtype = 8;          // the long mtype before a SysV message's text
 
 constexpr RestartClass kNever = RestartClass::kNever;
 constexpr RestartClass kNanosleepLike = RestartClass::kNanosleepLike;
@@ -79,6 +81,11 @@ constexpr ArgSpec IovOut(int len_arg) { return Arg(ArgKind::kIovecOut, len_arg, 
 // A null pointer is a legal value and is passed on as null.
 constexpr ArgSpec Opt(ArgSpec arg) {
   arg.nullable = true;
+  return arg;
+}
+// An array preceded by `bytes` the count leaves out (ArgSpec::header).
+constexpr ArgSpec After(int bytes, ArgSpec arg) {
+  arg.header = static_cast<uint8_t>(bytes);
   return arg;
 }
 // select's fd_set: read, and written back with the ready bits; optional.
@@ -131,12 +138,13 @@ constexpr SyscallSpec Deny(const char* name, int err, Args args) {
 }
 
 // Restart classes follow signal(7), "Interruption of system calls and library functions by
-// signal handlers": the fd multiplexers and the signal waits are never restarted; the sleeps
-// return the time left. Calls that cannot block keep the default. (SysV IPC and io_getevents
-// are never restarted either; they are kUnknown for now, so they never block.)
+// signal handlers": the fd multiplexers, the signal waits and SysV IPC's semop, semtimedop,
+// msgsnd and msgrcv are never restarted (EINTR even with SA_RESTART; measured on 6.18); the
+// sleeps return the time left. Calls that cannot block keep the default. (io_getevents is never
+// restarted either; it is kUnknown, so it never blocks.)
 //
 // Irregular calls that stay kUnknown (ENOSYS, which glibc and most programs handle):
-// SysV IPC, POSIX timers and message queues, AIO, NUMA, keys, the new mount API,
+// SysV shared memory, mq_notify, AIO, NUMA, keys, the new mount API,
 // pidfd_open/pidfd_send_signal, and everything obsolete. (The socket calls that take a length
 // through a pointer, sendmsg/recvmsg and sendmmsg/recvmmsg are kSpecial: supervisor/core.)
 constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
@@ -172,6 +180,8 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[26] = Local("msync", {Ptr(), Scalar(), Scalar()});  // the replica's own mappings
   t[27] = Local("mincore", {Ptr(), Scalar(), Ptr()});
   t[28] = Local("madvise", {Ptr(), Scalar(), Scalar()});
+  // SysV shared memory stays ENOSYS: a segment attached in several processes is memory they
+  // write outside any vote (like writable shared file mappings, which get ENODEV).
   t[29] = Unknown("shmget");
   t[30] = Unknown("shmat");
   t[31] = Unknown("shmctl");
@@ -214,14 +224,20 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[61] = Special("wait4", {Pid(), Ptr(), Scalar(), Ptr()});
   t[62] = Special("kill", {Pid(), Sig()});
   t[63] = Virtual("uname", {Out(kUtsname)});
-  t[64] = Unknown("semget");
-  t[65] = Unknown("semop");
-  t[66] = Unknown("semctl");
+  // SysV semaphores and message queues are kernel objects, like pipes: executed once. The
+  // executor is a thread of nmr-run, so the pids the kernel records (GETPID, sempid,
+  // msg_lspid, msg_lrpid) are nmr-run's, and SEM_UNDO adjustments are undone when nmr-run
+  // exits. semctl's and msgctl's last argument depends on the command (core/marshal.cc).
+  t[64] = Once("semget", {Scalar(), Scalar(), Scalar()});
+  t[65] = Once("semop", {Scalar(), InLen(2, kSembuf), Scalar()}, kNever);
+  t[66] = Special("semctl", {Scalar(), Scalar(), Scalar(), Ptr()});
   t[67] = Unknown("shmdt");
-  t[68] = Unknown("msgget");
-  t[69] = Unknown("msgsnd");
-  t[70] = Unknown("msgrcv");
-  t[71] = Unknown("msgctl");
+  t[68] = Once("msgget", {Scalar(), Scalar()});
+  // struct msgbuf: msgsz counts the text after mtype; msgrcv returns the text's length.
+  t[69] = Once("msgsnd", {Scalar(), After(kMtype, InLen(2)), Scalar(), Scalar()}, kNever);
+  t[70] =
+      Once("msgrcv", {Scalar(), After(kMtype, OutRet(2)), Scalar(), Scalar(), Scalar()}, kNever);
+  t[71] = Special("msgctl", {Scalar(), Scalar(), Ptr()});
   // The third argument is an int or a pointer depending on the command.
   t[72] = Special("fcntl", {Fd(), Scalar(), Scalar()});
   t[73] = Once("flock", {Fd(), Scalar()});
@@ -379,7 +395,8 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[217] = Once("getdents64", {Fd(), OutRet(2), Scalar()});
   t[218] = Local("set_tid_address", {Ptr()});
   t[219] = Local("restart_syscall", {});
-  t[220] = Unknown("semtimedop");
+  // The kernel does not write the time left back.
+  t[220] = Once("semtimedop", {Scalar(), InLen(2, kSembuf), Scalar(), Opt(In(kTimespec))}, kNever);
   t[221] = Once("fadvise64", {Fd(), Scalar(), Scalar(), Scalar()});
   // POSIX timers are the supervisor's, like setitimer's (supervisor/timers.cc).
   t[222] = Special("timer_create", {Scalar(), Opt(In(kSigevent)), Out(kTimerT)});

@@ -34,8 +34,8 @@ enum class ArgKind : uint8_t {
   kPid,        // a process id: virtual in the replica, translated by the supervisor
   kSignal,     // a signal number
   kPath,       // NUL-terminated string the kernel reads (at most PATH_MAX bytes)
-  kInBuf,      // bytes the kernel reads: length from len_arg (times elem_size) or size
-  kOutBuf,     // bytes the kernel writes: capacity from len_arg/size; see out_len
+  kInBuf,      // bytes the kernel reads: length from len_arg (times size, plus header) or size
+  kOutBuf,     // bytes the kernel writes: capacity as kInBuf's; see out_len
   kInOutBuf,   // read, then written back (poll's pollfd array, struct flock)
   kIovecIn,    // struct iovec[len_arg]; the kernel reads the buffers (writev)
   kIovecOut,   // struct iovec[len_arg]; the kernel writes the buffers (readv)
@@ -46,8 +46,9 @@ enum class ArgKind : uint8_t {
 enum class OutLen : uint8_t {
   kCapacity,     // the whole capacity (fixed-size structs), when the call succeeded
   kReturnValue,  // the return value counts valid elements of `size` bytes (bytes for read,
-                 // getdents64, readlink; gid_t for getgroups); never more than the capacity,
-                 // since a zero-capacity query (getxattr(.., NULL, 0)) returns the full size
+                 // getdents64, readlink; gid_t for getgroups), after the header; never more
+                 // than the capacity, since a zero-capacity query (getxattr(.., NULL, 0))
+                 // returns the full size
 };
 
 struct ArgSpec {
@@ -56,6 +57,9 @@ struct ArgSpec {
   uint16_t size = 0;      // fixed size in bytes, or element size when len_arg >= 0
   bool nullable = false;  // a null pointer is allowed and passed as null
   OutLen out_len = OutLen::kCapacity;
+  // With len_arg: bytes before the counted elements, which the count leaves out (msgsnd and
+  // msgrcv's struct msgbuf: a long mtype, then msgsz bytes of text).
+  uint8_t header = 0;
 };
 
 struct SyscallSpec {

@@ -331,7 +331,7 @@ void Group::TakeRequest(int i) {
     return;
   }
   ProcessMemory memory(r.process.pid);
-  r.call = Marshal(request, memory);
+  r.call = Marshal(request, memory, SemaphoreCount);
   r.cpu_ns_at_prev_vote = r.cpu_ns_at_vote;
   r.cpu_ns_at_vote = CpuNanoseconds(r.process.pid);
   r.has_call = true;

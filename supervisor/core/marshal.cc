@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -107,16 +109,89 @@ bool RefineFcntl(uint64_t command, ArgSpec& arg) {
   }
 }
 
+// SysV IPC (x86-64 kernel ABI; glibc passes the commands without IPC_64, which x86-64's
+// semctl and msgctl do not take).
+constexpr uint16_t kSemidDs = 104;  // struct semid64_ds
+constexpr uint16_t kSeminfo = 40;   // struct seminfo
+constexpr uint16_t kMsqidDs = 120;  // struct msqid64_ds
+constexpr uint16_t kMsginfo = 32;   // struct msginfo
+
+bool IsSemaphoreArrayCommand(uint64_t command) {
+  int cmd = static_cast<int>(command);  // the kernel takes an int
+  return cmd == GETALL || cmd == SETALL;
+}
+
+// semctl's fourth argument: a value, a struct semid_ds, a struct seminfo, or an array of one
+// unsigned short per semaphore (GETALL, SETALL: sized by Marshal, see marshal.h). The kernel
+// answers any other command EINVAL, and so do we.
+bool RefineSemctl(uint64_t command, ArgSpec& arg) {
+  switch (static_cast<int>(command)) {
+    case IPC_RMID:
+    case GETVAL:
+    case GETPID:
+    case GETNCNT:
+    case GETZCNT:
+    case SETVAL:
+      arg = kScalarArg;
+      return true;
+    case IPC_STAT:
+    case SEM_STAT:
+    case SEM_STAT_ANY:
+      arg = Struct(ArgKind::kOutBuf, kSemidDs);
+      return true;
+    case IPC_SET:
+      arg = Struct(ArgKind::kInBuf, kSemidDs);
+      return true;
+    case IPC_INFO:
+    case SEM_INFO:
+      arg = Struct(ArgKind::kOutBuf, kSeminfo);
+      return true;
+    case GETALL:
+      arg = Struct(ArgKind::kOutBuf, 0);
+      return true;
+    case SETALL:
+      arg = Struct(ArgKind::kInBuf, 0);
+      return true;
+    default:
+      return false;
+  }
+}
+
+// msgctl's third argument, by command (IPC_RMID ignores it).
+bool RefineMsgctl(uint64_t command, ArgSpec& arg) {
+  switch (static_cast<int>(command)) {
+    case IPC_RMID:
+      arg = kScalarArg;
+      return true;
+    case IPC_STAT:
+    case MSG_STAT:
+    case MSG_STAT_ANY:
+      arg = Struct(ArgKind::kOutBuf, kMsqidDs);
+      return true;
+    case IPC_SET:
+      arg = Struct(ArgKind::kInBuf, kMsqidDs);
+      return true;
+    case IPC_INFO:
+    case MSG_INFO:
+      arg = Struct(ArgKind::kOutBuf, kMsginfo);
+      return true;
+    default:
+      return false;
+  }
+}
+
+// `header` bytes, then `count` elements; cut to kMaxTransfer in all.
 uint64_t Length(const ArgSpec& a, const uint64_t args[6]) {
   if (a.len_arg < 0) {
     return a.size;
   }
   uint64_t count = args[a.len_arg];
   uint64_t element = std::max<uint64_t>(a.size, 1);
-  if (count > kMaxTransfer / element) {
+  uint64_t room = kMaxTransfer - a.header;
+  if (count > room / element) {
     return kMaxTransfer;
   }
-  return count * element;
+  return a.header + count * element;
 }
 
 // Reads a NUL-terminated string page by page (process_vm_readv stops at the first unmapped
@@ -280,6 +355,19 @@ bool RefineSocketLength(ReplicaMemory& memory, Call& call) {
   return true;
 }
 
+// semctl GETALL/SETALL's array: one unsigned short per semaphore of the set (see marshal.h).
+// An unknown count leaves it empty: the performer then answers the kernel's error.
+bool MarshalSemaphoreArray(ReplicaMemory& memory, Call& call, SemaphoreCounter semaphores) {
+  long count = semaphores != nullptr ? semaphores(static_cast<int>(call.args[0])) : -1;
+  if (count < 0 || static_cast<uint64_t>(count) > kMaxTransfer / sizeof(uint16_t)) {
+    return true;
+  }
+  uint64_t length = static_cast<uint64_t>(count) * sizeof(uint16_t);
+  call.capacity[3] = length;
+  return call.spec.args[3].kind != ArgKind::kInBuf ||
+         ReadBytes(memory, call.args[3], length, call.in[3]);
+}
+
 }  // namespace
 
 EffectiveSpec RefineSpec(long nr, const uint64_t args[6]) {
@@ -306,6 +394,10 @@ EffectiveSpec RefineSpec(long nr, const uint64_t args[6]) {
     out.supported = RefineIoctl(args[1], out.spec.args[2]);
   } else if (nr == SYS_fcntl) {
     out.supported = RefineFcntl(args[1], out.spec.args[2]);
+  } else if (nr == SYS_semctl) {
+    out.supported = RefineSemctl(args[2], out.spec.args[3]);
+  } else if (nr == SYS_msgctl) {
+    out.supported = RefineMsgctl(args[1], out.spec.args[2]);
   }
   return out;
 }
@@ -331,7 +423,7 @@ bool MarshalPselectSigset(ReplicaMemory& memory, Call& call) {
   return true;
 }
 
-Call Marshal(const Request& request, ReplicaMemory& memory) {
+Call Marshal(const Request& request, ReplicaMemory& memory, SemaphoreCounter semaphores) {
   Call call;
   call.nr = request.nr;
   std::copy(std::begin(request.args), std::end(request.args), call.args);
@@ -354,6 +446,10 @@ Call Marshal(const Request& request, ReplicaMemory& memory) {
   }
   if (IsMsgCall(call.nr) && call.unreadable_arg < 0 && !MarshalMsghdr(memory, call)) {
     call.unreadable_arg = 1;
+  }
+  if (call.nr == SYS_semctl && call.supported && IsSemaphoreArrayCommand(call.args[2]) &&
+      call.unreadable_arg < 0 && !MarshalSemaphoreArray(memory, call, semaphores)) {
+    call.unreadable_arg = 3;
   }
   Redigest(call);
   return call;

@@ -1,8 +1,8 @@
 // Marshalling: turns a replica's raw request (number and six registers) into a Call, the
 // supervisor's private copy of everything the kernel would read (DESIGN.md "The channel":
 // untrusted; copied once, then validated, hashed and executed from that copy), and its digest.
-// Generic over interface/syscall_table.h; ioctl and fcntl get their argument kinds from their
-// request/command here.
+// Generic over interface/syscall_table.h; ioctl, fcntl, semctl and msgctl get their argument
+// kinds from their request/command here.
 //
 // Replica memory is read through ReplicaMemory, so the logic is tested with fake memory.
 #pragma once
@@ -51,7 +51,7 @@ struct Call {
   std::array<std::vector<uint8_t>, 6> in;          // bytes of kPath/kInBuf/kInOutBuf/kIovecIn args
   std::array<uint64_t, 6> capacity = {};           // out-buffer capacity per arg (iovec: total)
   int unreadable_arg = -1;                         // an input buffer could not be read (-> EFAULT)
-  bool supported = true;                           // false: an ioctl request or fcntl command we
+  bool supported = true;                           // false: an ioctl request or a command we
                                                    // cannot marshal (-> ENOTTY / EINVAL)
   int iov_arg = -1;                                // which argument is an iovec array, if any
   std::vector<std::pair<uint64_t, uint64_t>> iov;  // its (address, length) entries
@@ -63,17 +63,26 @@ struct Call {
 // (24 bytes in all), and the performer points a private struct at the copied set.
 inline constexpr size_t kPselectArgPack = 16;
 
-// The effective spec of a call: the table's entry, with ioctl's and fcntl's third argument
-// made concrete from the request/command (unknown ones are reported via `supported`).
+// The effective spec of a call: the table's entry, with ioctl's and fcntl's third argument,
+// semctl's fourth and msgctl's third made concrete from the request/command (unknown ones are
+// reported via `supported`).
 struct EffectiveSpec {
   SyscallSpec spec;
   bool supported = true;
 };
 EffectiveSpec RefineSpec(long nr, const uint64_t args[6]);
 
+// The one fact Marshal takes from the kernel rather than from a replica: how many semaphores
+// SysV set `semid` has (semctl IPC_STAT's sem_nsems), or -errno. semctl GETALL and SETALL move
+// one unsigned short per semaphore, a count no argument holds (rr asks the kernel the same
+// way). A set's count never changes, so every replica's copy has the same length; the
+// performer checks it again before executing (the set may be gone by then).
+using SemaphoreCounter = long (*)(int semid);
+
 // Builds the private copy of a request and its digest. Never fails: unreadable memory is
 // recorded (and becomes part of the digest, so a replica with a wild pointer is outvoted).
-Call Marshal(const Request& request, ReplicaMemory& memory);
+// Without `semaphores`, semctl GETALL/SETALL get an empty array (and fail when performed).
+Call Marshal(const Request& request, ReplicaMemory& memory, SemaphoreCounter semaphores = nullptr);
 // Recomputes `call.digest` from its contents (after fault injection changed them).
 void Redigest(Call& call);
 // Flips one bit of the call (test-only fault injection): in its first non-empty input

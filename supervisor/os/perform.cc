@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/sem.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -40,6 +41,14 @@ bool IsWriteLike(long nr) {
 }
 
 }  // namespace
+
+long SemaphoreCount(int semid) {
+  semid_ds set{};
+  if (semctl(semid, 0, IPC_STAT, &set) != 0) {
+    return -errno;
+  }
+  return static_cast<long>(set.sem_nsems);
+}
 
 // Records a call nmr refused or could not do as asked, and logs it the first time: at warn
 // when it changes what the program does (threads, child processes), at info when programs
@@ -164,7 +173,22 @@ bool Performer::AnswerSpecial(const Call& call) {
     case SYS_getsockname:
     case SYS_getpeername:
     case SYS_getsockopt:
+    case SYS_msgctl:
       return false;  // refined by Marshal; executed generically
+    case SYS_semctl:
+      // GETALL and SETALL: Marshal sized the array by the set's semaphore count, which never
+      // changes; a set we cannot examine now (gone, or not readable to nmr-run) gets that
+      // error, and an array Marshal could not size is never handed to the kernel.
+      if (static_cast<int>(a[2]) == GETALL || static_cast<int>(a[2]) == SETALL) {
+        long count = SemaphoreCount(static_cast<int>(a[0]));
+        if (count < 0) {
+          return Answer(count);
+        }
+        if (static_cast<uint64_t>(count) * sizeof(uint16_t) != call.capacity[3]) {
+          return Answer(-EINVAL);
+        }
+      }
+      return false;
     case SYS_clone:
       if ((a[0] & CLONE_THREAD) != 0) {
         Refuse(call.nr, "threads are not supported yet (EAGAIN)", false);
@@ -331,6 +355,10 @@ bool MayBlock(const Call& call) {
     case SYS_listxattr:
     case SYS_llistxattr:
     case SYS_flistxattr:
+    case SYS_semget:
+    case SYS_semctl:
+    case SYS_msgget:
+    case SYS_msgctl:
       return false;
     default:
       return true;  // when in doubt, never stall the control loop
@@ -385,7 +413,7 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
     bool counted_buffer = spec.kind == ArgKind::kInBuf || spec.kind == ArgKind::kOutBuf ||
                           spec.kind == ArgKind::kInOutBuf;
     if (counted_buffer && !null && spec.len_arg >= 0) {
-      uint64_t fits = call.capacity[i] / std::max<uint16_t>(spec.size, 1);
+      uint64_t fits = (call.capacity[i] - spec.header) / std::max<uint16_t>(spec.size, 1);
       args[spec.len_arg] = std::min(args[spec.len_arg], fits);
     }
     switch (spec.kind) {
@@ -600,7 +628,8 @@ void Performer::Finish(int64_t result) {
     if (spec.kind == ArgKind::kOutBuf || spec.kind == ArgKind::kInOutBuf) {
       size_t n = call.capacity[i];
       if (spec.out_len == OutLen::kReturnValue) {
-        n = std::min<size_t>(n, static_cast<size_t>(result) * std::max<uint16_t>(spec.size, 1));
+        n = std::min<size_t>(
+            n, spec.header + static_cast<size_t>(result) * std::max<uint16_t>(spec.size, 1));
       }
       outcome_.writes.emplace_back(call.args[i],
                                    std::vector<uint8_t>(out_[i].begin(), out_[i].begin() + n));

@@ -22,6 +22,9 @@
 
 namespace nmr {
 
+// How many semaphores SysV set `semid` has (IPC_STAT), or -errno: Marshal's SemaphoreCounter.
+long SemaphoreCount(int semid);
+
 struct Outcome {
   ReplyAction action = ReplyAction::kReturn;
   int64_t value = 0;

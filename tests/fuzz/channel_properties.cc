@@ -4,6 +4,8 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -254,6 +256,12 @@ const std::vector<long> kInterestingSyscalls = {SYS_read,
                                                 SYS_recvmsg,
                                                 SYS_sendmmsg,
                                                 SYS_recvmmsg,
+                                                SYS_semop,
+                                                SYS_semtimedop,
+                                                SYS_semctl,
+                                                SYS_msgsnd,
+                                                SYS_msgrcv,
+                                                SYS_msgctl,
                                                 kPseudoSyscallMapDone};
 
 const std::vector<long> kOddSyscalls = {-1,
@@ -280,6 +288,17 @@ const std::vector<uint64_t> kFcntlCommands = {
     F_SETFL,     F_GETPIPE_SZ,    F_SETPIPE_SZ, F_ADD_SEALS, F_GET_SEALS,
     F_SETLEASE,  F_GETLEASE,      F_GETLK,      F_SETLK,     F_SETLKW,
     F_OFD_GETLK, F_OFD_SETLK,     F_OFD_SETLKW, 0x7fff,      F_SETLK + (uint64_t{1} << 32)};
+
+// semctl's (GETALL and SETALL have no size without a SemaphoreCounter: none here) and
+// msgctl's commands; IPC_STAT again with high bits the kernel's int drops.
+const std::vector<uint64_t> kSemctlCommands = {
+    IPC_RMID,     IPC_SET,  IPC_STAT, IPC_INFO,
+    GETPID,       GETVAL,   GETALL,   GETNCNT,
+    GETZCNT,      SETVAL,   SETALL,   SEM_STAT,
+    SEM_STAT_ANY, SEM_INFO, 0x7fff,   IPC_STAT + (uint64_t{1} << 32)};
+const std::vector<uint64_t> kMsgctlCommands = {IPC_RMID, IPC_SET,  IPC_STAT,
+                                               IPC_INFO, MSG_STAT, MSG_STAT_ANY,
+                                               MSG_INFO, 0x7fff,   IPC_STAT + (uint64_t{1} << 32)};
 
 const std::vector<uint64_t> kOddLengths = {4095, 4096, 4097, kMaxPath - 1, kMaxPath, kMaxPath + 1,
                                            1023, 1024, 1025, 16,           36,       32};
@@ -668,6 +687,10 @@ class Builder {
       r.args[1] = c_.OneIn(4) ? Scalar() : c_.Pick(kIoctlRequests);
     } else if (nr == SYS_fcntl) {
       r.args[1] = c_.OneIn(4) ? Scalar() : c_.Pick(kFcntlCommands);
+    } else if (nr == SYS_msgctl) {
+      r.args[1] = c_.OneIn(4) ? Scalar() : c_.Pick(kMsgctlCommands);
+    } else if (nr == SYS_semctl) {
+      r.args[2] = c_.OneIn(4) ? Scalar() : c_.Pick(kSemctlCommands);
     }
     SyscallSpec spec = RefineSpec(nr, r.args).spec;
     auto [socket_buffer, socket_length] = SocketLengthArgsModel(nr);
@@ -678,8 +701,9 @@ class Builder {
       }
     }
     for (int i = 0; i < 6; ++i) {
-      if ((nr == SYS_ioctl || nr == SYS_fcntl) && i == 1) {
-        continue;
+      if (((nr == SYS_ioctl || nr == SYS_fcntl || nr == SYS_msgctl) && i == 1) ||
+          (nr == SYS_semctl && i == 2)) {
+        continue;  // the command, drawn above
       }
       uint64_t& a = r.args[i];
       if (is_length[i]) {
@@ -759,7 +783,8 @@ class Builder {
         for (auto [start, end] : regions_) {
           if (r.args[i] >= start && r.args[i] - start < end - start) {
             uint64_t element = std::max<uint64_t>(a.size, 1);
-            count = (end - r.args[i]) / element + (c_.OneIn(4) ? 1 : 0);
+            uint64_t room = end - r.args[i];
+            count = (room > a.header ? room - a.header : 0) / element + (c_.OneIn(4) ? 1 : 0);
           }
         }
       }
@@ -831,7 +856,7 @@ class Failures {
 
 bool SameArgSpec(const ArgSpec& a, const ArgSpec& b) {
   return a.kind == b.kind && a.len_arg == b.len_arg && a.size == b.size &&
-         a.nullable == b.nullable && a.out_len == b.out_len;
+         a.nullable == b.nullable && a.out_len == b.out_len && a.header == b.header;
 }
 
 std::string SpecDifference(const SyscallSpec& a, const SyscallSpec& b) {
@@ -937,7 +962,7 @@ uint64_t ModelLength(const ArgSpec& a, const uint64_t args[6]) {
     return a.size;
   }
   unsigned __int128 bytes =
-      static_cast<unsigned __int128>(args[a.len_arg]) * std::max<uint64_t>(a.size, 1);
+      a.header + static_cast<unsigned __int128>(args[a.len_arg]) * std::max<uint64_t>(a.size, 1);
   return bytes > kMaxTransfer ? kMaxTransfer : static_cast<uint64_t>(bytes);
 }
 
@@ -1278,9 +1303,9 @@ void CheckBounds(const Call& call, Failures& f) {
                  "an input copy of " + std::to_string(call.in[i].size()) +
                      " bytes for a capacity " + "of " + std::to_string(call.capacity[i]) + arg);
       uint64_t element = std::max<uint64_t>(a.size, 1);
-      uint64_t kernel = a.len_arg >= 0
-                            ? std::min(call.args[a.len_arg], call.capacity[i] / element) * element
-                            : a.size;
+      uint64_t elements = (call.capacity[i] - a.header) / element;
+      uint64_t kernel =
+          a.len_arg >= 0 ? a.header + std::min(call.args[a.len_arg], elements) * element : a.size;
       CHECK_THAT(f, kernel <= call.in[i].size(), "the kernel would read past the copy" + arg);
     }
     if (vector) {

@@ -81,6 +81,7 @@ std::vector<Case> TreeCases(const std::pair<std::string, std::string>& in,
       {.name = "rusage_of_children_and_self", .argv = {Prog("rusage")}},
       {.name = "job_control_stop_and_continue", .argv = {Prog("job_control")}},
       {.name = "mmsg_fd_and_credentials_over_a_datagram_pair", .argv = {Prog("mmsg")}},
+      {.name = "sysv_semaphores_and_message_queues", .argv = {Prog("sysv_ipc")}},
       {.name = "posix_spawn_and_a_missing_program", .argv = {Prog("spawn")},
        .extra = [](const RunResult&, const RunResult& nmr, const nlohmann::json& report) {
          EXPECT_NE(nmr.out.find("missing: posix_spawn 2 (No such file or directory)"), std::string::npos);

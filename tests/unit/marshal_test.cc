@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -324,6 +326,165 @@ TEST(MarshalTest, FcntlScalarCommandsAndUnknownCommands) {
   EXPECT_EQ(getfd.spec.args[2].kind, ArgKind::kScalar);
   EXPECT_EQ(getfd.unreadable_arg, -1);
   EXPECT_FALSE(Marshal(MakeRequest(SYS_fcntl, {3, 9999, kBuf}), mem).supported);
+}
+
+// ---- SysV semaphores and message queues --------------------------------------------------
+
+// struct msgbuf: msgsz counts the text after the 8-byte mtype.
+TEST(MarshalTest, MsgsndReadsTheTypeAndTheTextItsSizeCounts) {
+  FakeMemory mem;
+  std::vector<uint8_t> message = {2, 0, 0, 0, 0, 0, 0, 0};
+  const std::string text = "hello, queue";
+  message.insert(message.end(), text.begin(), text.end());
+  mem.Map(kBuf, message);
+  Call call = Marshal(MakeRequest(SYS_msgsnd, {7, kBuf, 5, 0}), mem);
+  ASSERT_EQ(call.unreadable_arg, -1);
+  EXPECT_EQ(call.capacity[1], 13u);
+  EXPECT_EQ(call.in[1], std::vector<uint8_t>(message.begin(), message.begin() + 13));
+  // Another type is another request.
+  FakeMemory other;
+  message[0] = 3;
+  other.Map(kBuf, message);
+  EXPECT_NE(Marshal(MakeRequest(SYS_msgsnd, {7, kBuf, 5, 0}), other).digest, call.digest);
+  // An empty text still sends its type; a message past the mapping is unreadable.
+  EXPECT_EQ(Marshal(MakeRequest(SYS_msgsnd, {7, kBuf, 0, 0}), mem).in[1].size(), 8u);
+  EXPECT_EQ(Marshal(MakeRequest(SYS_msgsnd, {7, kBuf, text.size() + 1, 0}), mem).unreadable_arg, 1);
+}
+
+TEST(MarshalTest, MsgrcvHasRoomForTheTypeAndTheText) {
+  FakeMemory mem;
+  Call call = Marshal(MakeRequest(SYS_msgrcv, {7, kUnmapped, 100, 0, 0}), mem);
+  EXPECT_EQ(call.unreadable_arg, -1) << "an out buffer is not read";
+  EXPECT_EQ(call.capacity[1], 108u);
+  EXPECT_EQ(call.spec.args[1].out_len, OutLen::kReturnValue);
+  // Cut to kMaxTransfer in all, the type included.
+  EXPECT_EQ(Marshal(MakeRequest(SYS_msgrcv, {7, kBuf, kMaxTransfer, 0, 0}), mem).capacity[1],
+            kMaxTransfer);
+  EXPECT_EQ(Marshal(MakeRequest(SYS_msgrcv, {7, kBuf, ~0ULL, 0, 0}), mem).capacity[1],
+            kMaxTransfer);
+}
+
+TEST(MarshalTest, SemopReadsSixBytesPerOperation) {
+  FakeMemory mem;
+  std::vector<uint8_t> ops(18);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    ops[i] = static_cast<uint8_t>(i);
+  }
+  mem.Map(kBuf, ops);
+  Call call = Marshal(MakeRequest(SYS_semop, {7, kBuf, 2}), mem);
+  EXPECT_EQ(call.in[1], std::vector<uint8_t>(ops.begin(), ops.begin() + 12));
+  mem.Map(kOtherBuf, std::vector<uint8_t>(16, 1));
+  Call timed = Marshal(MakeRequest(SYS_semtimedop, {7, kBuf, 3, kOtherBuf}), mem);
+  EXPECT_EQ(timed.in[1], ops);
+  EXPECT_EQ(timed.in[3].size(), 16u);
+  Call untimed = Marshal(MakeRequest(SYS_semtimedop, {7, kBuf, 3, 0}), mem);
+  EXPECT_EQ(untimed.unreadable_arg, -1) << "no timeout: wait as semop does";
+  EXPECT_NE(untimed.digest, timed.digest);
+  EXPECT_EQ(Marshal(MakeRequest(SYS_semop, {7, kBuf, 4}), mem).unreadable_arg, 1);
+}
+
+TEST(MarshalTest, SemctlCommandsSayWhatTheFourthArgumentIs) {
+  struct Expected {
+    int cmd;
+    ArgKind kind;
+    uint16_t size;
+  };
+  for (const Expected& e :
+       {Expected{IPC_STAT, ArgKind::kOutBuf, 104}, Expected{SEM_STAT, ArgKind::kOutBuf, 104},
+        Expected{SEM_STAT_ANY, ArgKind::kOutBuf, 104}, Expected{IPC_SET, ArgKind::kInBuf, 104},
+        Expected{IPC_INFO, ArgKind::kOutBuf, 40}, Expected{SEM_INFO, ArgKind::kOutBuf, 40},
+        Expected{SETVAL, ArgKind::kScalar, 0}, Expected{GETVAL, ArgKind::kScalar, 0},
+        Expected{GETPID, ArgKind::kScalar, 0}, Expected{GETNCNT, ArgKind::kScalar, 0},
+        Expected{GETZCNT, ArgKind::kScalar, 0}, Expected{IPC_RMID, ArgKind::kScalar, 0}}) {
+    std::array<uint64_t, 6> args = {7, 0, static_cast<uint64_t>(e.cmd), kBuf};
+    EffectiveSpec s = RefineSpec(SYS_semctl, args.data());
+    EXPECT_TRUE(s.supported) << e.cmd;
+    EXPECT_EQ(s.spec.args[3].kind, e.kind) << e.cmd;
+    EXPECT_EQ(s.spec.args[3].size, e.size) << e.cmd;
+  }
+  EXPECT_EQ(sizeof(struct semid_ds), 104u);
+  EXPECT_EQ(sizeof(struct seminfo), 40u);
+  // The kernel takes an int: bits above it do not make another command.
+  std::array<uint64_t, 6> high = {7, 0, IPC_STAT | (uint64_t{1} << 32), kBuf};
+  EXPECT_EQ(RefineSpec(SYS_semctl, high.data()).spec.args[3].kind, ArgKind::kOutBuf);
+  // Any other command: EINVAL, as the kernel says.
+  std::array<uint64_t, 6> unknown = {7, 0, 9999, kBuf};
+  EXPECT_FALSE(RefineSpec(SYS_semctl, unknown.data()).supported);
+  FakeMemory mem;
+  mem.Map(kBuf, std::vector<uint8_t>(104, 5));
+  Call set = Marshal(MakeRequest(SYS_semctl, {7, 0, IPC_SET, kBuf}), mem);
+  EXPECT_EQ(set.in[3], std::vector<uint8_t>(104, 5));
+  Call val = Marshal(MakeRequest(SYS_semctl, {7, 1, SETVAL, 42}), mem);
+  EXPECT_EQ(val.unreadable_arg, -1);
+  EXPECT_NE(Marshal(MakeRequest(SYS_semctl, {7, 1, SETVAL, 43}), mem).digest, val.digest);
+}
+
+// GETALL and SETALL: one unsigned short per semaphore, a count the supervisor asks the kernel.
+long ThreeSemaphoresInSet7(int semid) { return semid == 7 ? 3 : -EINVAL; }
+
+TEST(MarshalTest, SemctlArraysHaveOneShortPerSemaphoreOfTheSet) {
+  FakeMemory mem;
+  mem.Map(kBuf, std::vector<uint8_t>{1, 0, 2, 0, 3, 0, 4, 0});
+  Call set = Marshal(MakeRequest(SYS_semctl, {7, 0, SETALL, kBuf}), mem, ThreeSemaphoresInSet7);
+  ASSERT_EQ(set.unreadable_arg, -1);
+  EXPECT_EQ(set.spec.args[3].kind, ArgKind::kInBuf);
+  EXPECT_EQ(set.in[3], (std::vector<uint8_t>{1, 0, 2, 0, 3, 0}));
+  EXPECT_EQ(set.capacity[3], 6u);
+  FakeMemory other;
+  other.Map(kBuf, std::vector<uint8_t>{1, 0, 2, 0, 9, 0});
+  EXPECT_NE(
+      Marshal(MakeRequest(SYS_semctl, {7, 0, SETALL, kBuf}), other, ThreeSemaphoresInSet7).digest,
+      set.digest);
+  Call get =
+      Marshal(MakeRequest(SYS_semctl, {7, 0, GETALL, kUnmapped}), mem, ThreeSemaphoresInSet7);
+  EXPECT_EQ(get.unreadable_arg, -1) << "an out array is not read";
+  EXPECT_EQ(get.spec.args[3].kind, ArgKind::kOutBuf);
+  EXPECT_EQ(get.capacity[3], 6u);
+  // An array shorter than the set is unreadable.
+  FakeMemory short_array;
+  short_array.Map(kBuf, std::vector<uint8_t>{1, 0, 2, 0});
+  EXPECT_EQ(
+      Marshal(MakeRequest(SYS_semctl, {7, 0, SETALL, kBuf}), short_array, ThreeSemaphoresInSet7)
+          .unreadable_arg,
+      3);
+  // A set the kernel does not know, or no one to ask: nothing is copied (the performer asks
+  // the kernel again and answers its error).
+  for (Call call :
+       {Marshal(MakeRequest(SYS_semctl, {8, 0, SETALL, kBuf}), mem, ThreeSemaphoresInSet7),
+        Marshal(MakeRequest(SYS_semctl, {7, 0, SETALL, kBuf}), mem)}) {
+    EXPECT_EQ(call.unreadable_arg, -1);
+    EXPECT_EQ(call.capacity[3], 0u);
+    EXPECT_TRUE(call.in[3].empty());
+  }
+}
+
+TEST(MarshalTest, MsgctlCommandsSayWhatTheThirdArgumentIs) {
+  struct Expected {
+    int cmd;
+    ArgKind kind;
+    uint16_t size;
+  };
+  for (const Expected& e :
+       {Expected{IPC_STAT, ArgKind::kOutBuf, 120}, Expected{MSG_STAT, ArgKind::kOutBuf, 120},
+        Expected{MSG_STAT_ANY, ArgKind::kOutBuf, 120}, Expected{IPC_SET, ArgKind::kInBuf, 120},
+        Expected{IPC_INFO, ArgKind::kOutBuf, 32}, Expected{MSG_INFO, ArgKind::kOutBuf, 32},
+        Expected{IPC_RMID, ArgKind::kScalar, 0}}) {
+    std::array<uint64_t, 6> args = {7, static_cast<uint64_t>(e.cmd), kBuf};
+    EffectiveSpec s = RefineSpec(SYS_msgctl, args.data());
+    EXPECT_TRUE(s.supported) << e.cmd;
+    EXPECT_EQ(s.spec.args[2].kind, e.kind) << e.cmd;
+    EXPECT_EQ(s.spec.args[2].size, e.size) << e.cmd;
+  }
+  EXPECT_EQ(sizeof(struct msqid_ds), 120u);
+  EXPECT_EQ(sizeof(struct msginfo), 32u);
+  std::array<uint64_t, 6> unknown = {7, 9999, kBuf};
+  EXPECT_FALSE(RefineSpec(SYS_msgctl, unknown.data()).supported);
+  FakeMemory mem;
+  Call stat = Marshal(MakeRequest(SYS_msgctl, {7, IPC_STAT, kUnmapped}), mem);
+  EXPECT_EQ(stat.unreadable_arg, -1);
+  EXPECT_EQ(stat.capacity[2], 120u);
+  EXPECT_EQ(Marshal(MakeRequest(SYS_msgctl, {7, IPC_SET, kUnmapped}), mem).unreadable_arg, 2);
+  EXPECT_EQ(Marshal(MakeRequest(SYS_msgctl, {7, IPC_RMID, 0}), mem).unreadable_arg, -1);
 }
 
 // ---- Fault injection ---------------------------------------------------------------------

@@ -6,8 +6,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/sem.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysinfo.h>
@@ -68,7 +70,8 @@ bool IsBuffer(ArgKind kind) {
 }
 bool IsIovec(ArgKind kind) { return kind == ArgKind::kIovecIn || kind == ArgKind::kIovecOut; }
 
-// One argument as text: "fd", "out144", "in[a2]", "inout[a1]x8", "out[a2]->ret", "path?".
+// One argument as text: "fd", "out144", "in[a2]", "inout[a1]x8", "out[a2]->ret", "path?",
+// "in8+[a2]" (a header of 8 bytes before the counted ones).
 std::string Describe(const ArgSpec& arg) {
   static const std::map<ArgKind, std::string> kNames = {
       {ArgKind::kNone, "none"},      {ArgKind::kScalar, "scalar"},    {ArgKind::kFd, "fd"},
@@ -77,6 +80,9 @@ std::string Describe(const ArgSpec& arg) {
       {ArgKind::kIovecIn, "iov_in"}, {ArgKind::kIovecOut, "iov_out"}, {ArgKind::kOpaquePtr, "ptr"},
   };
   std::string text = kNames.at(arg.kind);
+  if (arg.header != 0) {
+    text += std::to_string(arg.header) + "+";
+  }
   if (arg.len_arg >= 0) {
     text += "[a" + std::to_string(arg.len_arg) + "]";
     if (arg.size != 1) {
@@ -243,6 +249,9 @@ TEST(SyscallTableTest, EveryBufferHasASize) {
     for (int i = 0; i < spec.arg_count; ++i) {
       const ArgSpec& arg = spec.args[i];
       std::string where = std::string(SyscallName(nr)) + " arg " + std::to_string(i);
+      if (arg.header != 0) {
+        EXPECT_TRUE(IsBuffer(arg.kind) && arg.len_arg >= 0) << where << ": a header of what?";
+      }
       if (IsBuffer(arg.kind)) {
         EXPECT_GT(arg.size, 0) << where;
       } else if (IsIovec(arg.kind)) {
@@ -325,6 +334,12 @@ TEST(SyscallTableTest, StructSizesMatchTheAbi) {
   EXPECT_EQ(Spec("getgroups").args[1].size, sizeof(gid_t));
   EXPECT_EQ(Spec("getresuid").args[0].size, sizeof(uid_t));
   EXPECT_EQ(Spec("sendfile").args[2].size, sizeof(off_t));
+  EXPECT_EQ(Spec("semop").args[1].size, sizeof(struct sembuf));
+  EXPECT_EQ(Spec("semtimedop").args[1].size, sizeof(struct sembuf));
+  EXPECT_EQ(Spec("semtimedop").args[3].size, sizeof(struct timespec));
+  // struct msgbuf: long mtype, then the text msgsz counts.
+  EXPECT_EQ(Spec("msgsnd").args[1].header, sizeof(long));
+  EXPECT_EQ(Spec("msgrcv").args[1].header, sizeof(long));
   // Fixed numbers too, so that a libc whose structs differ from the kernel's shows up here.
   EXPECT_EQ(Spec("fstat").args[1].size, 144);
   EXPECT_EQ(Spec("statx").args[4].size, 256);
@@ -472,6 +487,12 @@ TEST(SyscallTableTest, ExecuteOnceSignatures) {
       {"removexattr", "path, path"},
       {"lremovexattr", "path, path"},
       {"fremovexattr", "fd, path"},
+      {"semget", "scalar, scalar, scalar"},
+      {"semop", "scalar, in[a2]x6, scalar"},
+      {"semtimedop", "scalar, in[a2]x6, scalar, in16?"},
+      {"msgget", "scalar, scalar"},
+      {"msgsnd", "scalar, in8+[a2], scalar, scalar"},
+      {"msgrcv", "scalar, out8+[a2]->ret, scalar, scalar, scalar"},
   };
   for (const auto& [name, signature] : expected) {
     EXPECT_EQ(Spec(name.c_str()).cls, SyscallClass::kExecuteOnce) << name;
@@ -544,6 +565,8 @@ TEST(SyscallTableTest, SpecialSignatures) {
       {"timer_gettime", "scalar, out32"},
       {"timer_getoverrun", "scalar"},
       {"timer_delete", "scalar"},
+      {"semctl", "scalar, scalar, scalar, ptr"},
+      {"msgctl", "scalar, scalar, ptr"},
   };
   EXPECT_EQ(NamesOfClass(SyscallClass::kSpecial).size(), expected.size());
   for (const auto& [name, signature] : expected) {
@@ -623,9 +646,8 @@ TEST(SyscallTableTest, DeniedListAndErrnos) {
 }
 
 TEST(SyscallTableTest, IrregularCallsStayUnknown) {
-  for (const char* name :
-       {"name_to_handle_at", "open_by_handle_at", "shmget", "semop",
-        "msgsnd", "mq_notify", "signalfd4"}) {
+  for (const char* name : {"name_to_handle_at", "open_by_handle_at", "shmget", "shmat", "shmdt",
+                           "shmctl", "mq_notify", "signalfd4"}) {
     EXPECT_EQ(Spec(name).cls, SyscallClass::kUnknown) << name;
     EXPECT_EQ(Spec(name).arg_count, 0) << name;
   }
@@ -642,7 +664,8 @@ TEST(SyscallTableTest, SocketLengthPointerCallsAreSpecial) {
 TEST(SyscallTableTest, RestartClassesFollowSignal7) {
   const std::set<std::string> never = {
       "poll",        "ppoll",        "select", "pselect6",      "epoll_wait",
-      "epoll_pwait", "epoll_pwait2", "pause",  "rt_sigsuspend", "rt_sigtimedwait"};
+      "epoll_pwait", "epoll_pwait2", "pause",  "rt_sigsuspend", "rt_sigtimedwait",
+      "semop",       "semtimedop",   "msgsnd", "msgrcv"};
   std::set<std::string> actual_never;
   std::set<std::string> actual_sleep;
   for (long nr = 0; nr < kMaxSyscall; ++nr) {
