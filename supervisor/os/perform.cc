@@ -7,7 +7,9 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/sem.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -235,6 +237,14 @@ bool NeverWaits(uint64_t fd) {
   if (fstat(static_cast<int>(fd), &st) != 0) {
     return true;  // the call fails at once (EBADF)
   }
+  if (S_ISREG(st.st_mode) && major(st.st_dev) == 0) {
+    // A pseudo filesystem: anon_inodefs holds signalfds, eventfds and timerfds, which wait
+    // (and a signalfd reads the executor thread's signals: supervisor/signalfd.cc).
+    struct statfs fs;
+    if (fstatfs(static_cast<int>(fd), &fs) == 0 && fs.f_type == ANON_INODE_FS_MAGIC) {
+      return false;
+    }
+  }
   if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)) {
     return true;
   }
@@ -448,6 +458,15 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
     uint64_t mask = ExecutorWaitMask();
     std::memcpy(out_[mask_arg].data(), &mask, sizeof mask);
     args[mask_arg] = reinterpret_cast<uint64_t>(out_[mask_arg].data());
+  }
+  if ((call.nr == SYS_signalfd || call.nr == SYS_signalfd4) && call.in[1].size() == sizeof(uint64_t)) {
+    // The executor's interrupt signal is nmr's: a signalfd of the program must not take it.
+    out_[1] = call.in[1];
+    uint64_t mask;
+    std::memcpy(&mask, out_[1].data(), sizeof mask);
+    mask &= ~(1ULL << (Executor::InterruptSignal() - 1));
+    std::memcpy(out_[1].data(), &mask, sizeof mask);
+    args[1] = reinterpret_cast<uint64_t>(out_[1].data());
   }
   if (call.nr == SYS_pselect6 && call.in[5].size() == kPselectArgPack + sizeof pselect_mask_) {
     // The kernel follows the struct's pointer: it must point at our mask.
