@@ -48,18 +48,7 @@ bool Group::ToSignalfd(int sig, const SignalInfo& info) {
 // it comes from the kernel (si_code >= 0: CLD_EXITED, SI_KERNEL, SI_USER) only on itself.
 void Group::QueueForSignalfd() {
   for (const auto& [sig, info] : for_signalfd_) {
-    struct {
-      int32_t signo, error, code, pad;
-      int32_t pid, uid;
-      int64_t value;
-      int64_t rest[12];
-    } queued = {};
-    static_assert(sizeof queued == sizeof(siginfo_t));
-    queued.signo = sig;
-    queued.code = info.code;
-    queued.pid = info.pid;
-    queued.uid = info.uid;
-    queued.value = info.value;
+    QueuedSiginfo queued = ToQueuedSiginfo(sig, info);
     int64_t rc = executor_->RunFunction([&]() -> int64_t {
       return syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid), sig, &queued) == 0
                  ? 0
