@@ -62,6 +62,27 @@ inline constexpr int kPseudoSyscallSigwait = 1004;
 // kernel's own ERESTARTSYS, never seen by a program).
 inline constexpr long kRestartCall = -512;
 
+// clone3's struct clone_args (linux/sched.h), as far as CLONE_ARGS_SIZE_VER2 (88 bytes).
+// The supervisor reads it from the replica (Marshal: argument 0, of the size in argument 1)
+// and votes clone3 as a clone of flags | exit_signal; the shim reads the child_tid,
+// parent_tid and stack fields from its own memory once the fork was agreed.
+struct CloneArgs {
+  uint64_t flags;
+  uint64_t pidfd;
+  uint64_t child_tid;
+  uint64_t parent_tid;
+  uint64_t exit_signal;
+  uint64_t stack;
+  uint64_t stack_size;
+  uint64_t tls;
+  uint64_t set_tid;
+  uint64_t set_tid_size;
+  uint64_t cgroup;
+};
+static_assert(sizeof(CloneArgs) == 88);
+inline constexpr uint64_t kCloneArgsSizeVer0 = 64;  // CLONE_ARGS_SIZE_VER0: the least clone3 takes
+inline constexpr uint64_t kCloneArgsMaxSize = 4096;  // PAGE_SIZE: larger is E2BIG
+
 // What the shim does with a reply.
 enum class ReplyAction : uint32_t {
   kReturn = 0,          // put `value` in rax and return to the program

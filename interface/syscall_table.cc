@@ -552,7 +552,8 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[432] = Unknown("fsmount");
   t[433] = Unknown("fspick");
   t[434] = Unknown("pidfd_open");
-  t[435] = Special("clone3", {Ptr(), Scalar()});
+  // struct clone_args, of the size in argument 1 (RefineSpec caps it at a page).
+  t[435] = Special("clone3", {InLen(1), Scalar()});
   // Bounds of a range, not fds that must exist (the last is often ~0U).
   t[436] = Once("close_range", {Scalar(), Scalar(), Scalar()});
   // struct open_how is extensible: its size is the fourth argument.

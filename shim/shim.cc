@@ -273,16 +273,47 @@ int QueueReplySignals(const Reply& reply) {
   return first_signal;
 }
 
-// ---- the program's own fork, vfork and clone ---------------------------------------------
+// ---- the program's own fork, vfork, clone and clone3 ---------------------------------------
+
+// What a fork-like call asks for: clone's flags and where the child's and the parent's copies
+// of the child's pid go (clone: args 0, 3 and 2; clone3: its struct, which the supervisor
+// read and checked before agreeing), and the stack the child starts on (0: the parent's).
+struct ForkRequest {
+  unsigned long flags = 0;
+  long child_tid = 0;
+  long parent_tid = 0;
+  long stack = 0;
+};
+
+ForkRequest ReadForkRequest(long nr, const long* args) {
+  ForkRequest out;
+  if (nr == SYS_clone) {
+    out.flags = static_cast<unsigned long>(args[0]);
+    out.child_tid = args[3];
+    out.parent_tid = args[2];
+    out.stack = args[1];
+  } else if (nr == SYS_clone3) {
+    const auto* clone_args = reinterpret_cast<const CloneArgs*>(args[0]);
+    out.flags = clone_args->flags | clone_args->exit_signal;
+    out.child_tid = static_cast<long>(clone_args->child_tid);
+    out.parent_tid = static_cast<long>(clone_args->parent_tid);
+    // The stack pointer is the top, as clone's: the kernel adds the size for clone3.
+    if (clone_args->stack != 0) {
+      out.stack = static_cast<long>(clone_args->stack + clone_args->stack_size);
+    }
+  }
+  return out;
+}
 
 // A kFork reply: the program's fork was agreed, and every replica of the group forks here,
 // each into the same slot of the new group. What fork(2) means for the child (no pending
 // signals, no timers) is what a plain fork gives; a child asked for with a new stack
-// (posix_spawn's clone(CLONE_VM | CLONE_VFORK, stack)) gets its own copy of the memory and
-// starts on that stack (HandleSigsys), so nmr runs it as a vfork that copies. The parent
+// (posix_spawn's clone(CLONE_VM | CLONE_VFORK, stack), or clone3's stack + stack_size) gets
+// its own copy of the memory and starts on that stack (HandleSigsys), so nmr runs it as a
+// vfork that copies. The parent
 // then votes kPseudoSyscallForkDone and returns its answer: the child's virtual pid.
 __attribute__((noinline)) long ForkChild(long nr, const long* args, int supervisor_fd) {
-  unsigned long flags = nr == SYS_clone ? static_cast<unsigned long>(args[0]) : 0;
+  ForkRequest request = ReadForkRequest(nr, args);
   // CLONE_PARENT: the child is nmr-run's child, as every replica is, so nmr-run reaps it.
   long pid = GateSyscall(SYS_clone, CLONE_PARENT, 0, 0, 0, 0);
   if (pid == 0) {
@@ -290,8 +321,8 @@ __attribute__((noinline)) long ForkChild(long nr, const long* args, int supervis
     g_seq = 0;  // a new channel: its requests are numbered from 1
     int32_t vpid = g_channel->setup.virtual_pid;
     // glibc's fork asks the kernel to store the child's tid in the thread block.
-    if ((flags & CLONE_CHILD_SETTID) != 0 && args[3] != 0) {
-      *reinterpret_cast<int32_t*>(args[3]) = vpid;
+    if ((request.flags & CLONE_CHILD_SETTID) != 0 && request.child_tid != 0) {
+      *reinterpret_cast<int32_t*>(request.child_tid) = vpid;
     }
     g_channel->clone_pid.store(static_cast<int32_t>(GateSyscall(SYS_getpid)),
                                std::memory_order_seq_cst);
@@ -301,8 +332,8 @@ __attribute__((noinline)) long ForkChild(long nr, const long* args, int supervis
   long done[6] = {pid < 0 ? pid : 0, 0, 0, 0, 0, 0};
   Reply reply = Exchange(kPseudoSyscallForkDone, done, 0);
   QueueReplySignals(reply);
-  if (reply.value > 0 && (flags & CLONE_PARENT_SETTID) != 0 && args[2] != 0) {
-    *reinterpret_cast<int32_t*>(args[2]) = static_cast<int32_t>(reply.value);
+  if (reply.value > 0 && (request.flags & CLONE_PARENT_SETTID) != 0 && request.parent_tid != 0) {
+    *reinterpret_cast<int32_t*>(request.parent_tid) = static_cast<int32_t>(reply.value);
   }
   return reply.value;
 }
@@ -764,8 +795,12 @@ void HandleSigsys(int, siginfo_t* info, void* context) {
   long result =
       Dispatch(nr, args, reinterpret_cast<unsigned long>(info->si_call_addr), program_mask);
   g_channel->sigframe_end = 0;  // the next vote may come through a wrapper (no frame)
-  if (nr == SYS_clone && result == 0 && args[1] != 0) {
-    regs[REG_RSP] = args[1];  // the child of a clone with a stack of its own starts there
+  if ((nr == SYS_clone || nr == SYS_clone3) && result == 0) {
+    // The child of a clone with a stack of its own starts there (only a fork's child gets 0:
+    // a refused clone returns an error).
+    if (long stack = ReadForkRequest(nr, args).stack; stack != 0) {
+      regs[REG_RSP] = stack;
+    }
   }
   if (result == kRestartCall) {
     // Back to the `syscall` instruction: the program's handler runs at sigreturn, then the

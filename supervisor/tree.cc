@@ -1,5 +1,5 @@
 // The process tree (DESIGN.md "Supervisor": a process is a replica group). A program's fork,
-// vfork or clone (without CLONE_THREAD) is a vote like any other; once agreed, every replica
+// vfork, clone or clone3 (without CLONE_THREAD) is a vote like any other; once agreed, every replica
 // of the group forks inside its shim into the same slot of a new group, which gets its own
 // channels, vote engine and executor (with a copy of its parent's fd table, taken at the
 // fork). Ids are virtual and identical in every replica: pids, the parent's pid, process
@@ -39,7 +39,13 @@ std::vector<uint8_t> Bytes(const T& value) {
 
 }  // namespace
 
+// clone3 counts when its struct is valid; one the kernel would refuse is answered by
+// StartTreeCall, and a thread by the performer.
 bool IsForkCall(const Call& call) {
+  if (call.nr == SYS_clone3) {
+    Clone3Request request = DecodeClone3(call);
+    return request.error == 0 && (request.flags & CLONE_THREAD) == 0;
+  }
   return call.nr == SYS_fork || call.nr == SYS_vfork ||
          (call.nr == SYS_clone && (call.args[0] & CLONE_THREAD) == 0);
 }
@@ -81,6 +87,23 @@ Group::TreeCall Group::StartTreeCall(const Call& call) {
         return TreeCall::kNotMine;  // a thread (EAGAIN, in the performer)
       }
       return StartFork(call);
+    case SYS_clone3: {
+      // A clone of flags | exit_signal (the struct was read by Marshal).
+      Clone3Request request = DecodeClone3(call);
+      if (request.error != 0) {
+        if (request.unsupported) {
+          performer_->Refuse(call.nr,
+                             "set_tid, CLONE_CLEAR_SIGHAND and CLONE_INTO_CGROUP are not "
+                             "supported yet (ENOSYS: glibc falls back to clone)",
+                             /*probe=*/true);
+        }
+        return answer(request.error);
+      }
+      if (!IsForkCall(call)) {
+        return TreeCall::kNotMine;  // a thread (EAGAIN, in the performer)
+      }
+      return StartFork(call);
+    }
     case kPseudoSyscallSigwait:
       sigwait_deadline_ms_ = static_cast<int64_t>(a[1]) < 0
                                  ? 0
@@ -315,6 +338,8 @@ Group::TreeCall Group::StartFork(const Call& call) {
     flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
   } else if (call.nr == SYS_clone) {
     flags = call.args[0];
+  } else if (call.nr == SYS_clone3) {
+    flags = DecodeClone3(call).flags;  // valid: StartTreeCall checked it
   }
   Outcome& outcome = performer_->BeginAnswer(call);
   bool shares_memory = (flags & CLONE_VM) != 0 && (flags & CLONE_VFORK) == 0;

@@ -2,6 +2,7 @@
 #include "supervisor/core/msghdr.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -398,7 +399,62 @@ EffectiveSpec RefineSpec(long nr, const uint64_t args[6]) {
     out.supported = RefineSemctl(args[2], out.spec.args[3]);
   } else if (nr == SYS_msgctl) {
     out.supported = RefineMsgctl(args[1], out.spec.args[2]);
+  } else if (nr == SYS_clone3 && (args[1] < kCloneArgsSizeVer0 || args[1] > kCloneArgsMaxSize)) {
+    out.spec.args[0] = ArgSpec{ArgKind::kOpaquePtr};  // refused unread (DecodeClone3)
   }
+  return out;
+}
+
+// The kernel's copy_clone_args_from_user and clone3_args_valid, then what nmr refuses.
+Clone3Request DecodeClone3(const Call& call) {
+  Clone3Request out;
+  uint64_t size = call.args[1];
+  if (size > kCloneArgsMaxSize) {
+    out.error = -E2BIG;
+    return out;
+  }
+  if (size < kCloneArgsSizeVer0) {
+    out.error = -EINVAL;
+    return out;
+  }
+  const std::vector<uint8_t>& bytes = call.in[0];
+  if (call.unreadable_arg == 0 || bytes.size() != size) {
+    out.error = -EFAULT;
+    return out;
+  }
+  std::memcpy(&out.args, bytes.data(), std::min(bytes.size(), sizeof out.args));
+  // A larger struct than the kernel knows: the rest must be zero.
+  if (std::any_of(bytes.begin() + static_cast<long>(std::min(bytes.size(), sizeof out.args)),
+                  bytes.end(), [](uint8_t b) { return b != 0; })) {
+    out.error = -E2BIG;
+    return out;
+  }
+  const CloneArgs& a = out.args;
+  constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
+  constexpr uint64_t kCloneClearSighand = 0x100000000ULL;
+  constexpr uint64_t kCloneDetached = 0x00400000ULL;
+  constexpr uint64_t kCloneNewtime = 0x00000080ULL;
+  bool invalid =
+      a.set_tid_size > 32 /* MAX_PID_NS_LEVEL */ || (a.set_tid == 0) != (a.set_tid_size == 0) ||
+      (a.exit_signal & ~static_cast<uint64_t>(CSIGNAL)) != 0 || a.exit_signal > 64 ||
+      ((a.flags & kCloneIntoCgroup) != 0 && (a.cgroup > INT32_MAX || size < 88)) ||
+      (a.flags & ~(0xffffffffULL | kCloneClearSighand | kCloneIntoCgroup)) != 0 ||
+      (a.flags & (kCloneDetached | (CSIGNAL & ~kCloneNewtime))) != 0 ||
+      (a.flags & (CLONE_SIGHAND | kCloneClearSighand)) == (CLONE_SIGHAND | kCloneClearSighand) ||
+      ((a.flags & (CLONE_THREAD | CLONE_PARENT)) != 0 && a.exit_signal != 0) ||
+      (a.stack == 0) != (a.stack_size == 0);
+  if (invalid) {
+    out.error = -EINVAL;
+    return out;
+  }
+  // What only clone3 can ask for: ENOSYS, so that glibc falls back to clone (newer glibc's
+  // posix_spawn asks for CLONE_CLEAR_SIGHAND; its fallback resets the handlers itself).
+  if (a.set_tid != 0 || (a.flags & (kCloneClearSighand | kCloneIntoCgroup)) != 0) {
+    out.error = -ENOSYS;
+    out.unsupported = true;
+    return out;
+  }
+  out.flags = a.flags | a.exit_signal;
   return out;
 }
 

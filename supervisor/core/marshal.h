@@ -72,6 +72,19 @@ struct EffectiveSpec {
 };
 EffectiveSpec RefineSpec(long nr, const uint64_t args[6]);
 
+// clone3(args, size) as nmr runs it: the clone flags it stands for (its flags | exit_signal),
+// and its struct (zero past the bytes the program gave). `error` is the kernel's answer to a
+// call it refuses before cloning (-EINVAL, -E2BIG, -EFAULT); `unsupported` marks what only
+// clone3 offers and nmr does not do yet (set_tid, CLONE_CLEAR_SIGHAND, CLONE_INTO_CGROUP:
+// -ENOSYS, which glibc answers by falling back to clone). The flags themselves are judged as clone's are.
+struct Clone3Request {
+  int64_t error = 0;
+  bool unsupported = false;
+  uint64_t flags = 0;
+  CloneArgs args{};
+};
+Clone3Request DecodeClone3(const Call& call);
+
 // The one fact Marshal takes from the kernel rather than from a replica: how many semaphores
 // SysV set `semid` has (semctl IPC_STAT's sem_nsems), or -errno. semctl GETALL and SETALL move
 // one unsigned short per semaphore, a count no argument holds (rr asks the kernel the same

@@ -199,7 +199,12 @@ bool Performer::AnswerSpecial(const Call& call) {
       Refuse(call.nr, "child processes are not supported yet (ENOSYS)", false);
       return Answer(-ENOSYS);
     case SYS_clone3:
-      return Answer(-ENOSYS);  // glibc falls back to clone
+      // The tree answers every clone3 but a thread's (supervisor/tree.cc).
+      if ((DecodeClone3(call).flags & CLONE_THREAD) != 0) {
+        Refuse(call.nr, "threads are not supported yet (EAGAIN)", false);
+        return Answer(-EAGAIN);
+      }
+      return Answer(-ENOSYS);
     case SYS_execve: {
       // The kernel's own checks on the executor (its cwd resolves relative paths); if they
       // pass, the supervisor replaces the replicas (Complete() sets replace_program).

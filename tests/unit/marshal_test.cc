@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/msg.h>
@@ -65,6 +66,61 @@ TEST(MarshalTest, WriteReadsExactlyItsCount) {
   EXPECT_EQ(call.unreadable_arg, -1);
   EXPECT_TRUE(call.supported);
   EXPECT_NE(call.digest, kZero);
+}
+
+// clone3's struct is read for the size in its second argument (a page at most), and stands
+// for a clone of flags | exit_signal; what the kernel refuses before cloning is answered so.
+TEST(MarshalTest, Clone3ReadsItsStructAndDecodesIt) {
+  FakeMemory mem;
+  CloneArgs args{};
+  args.flags = CLONE_VM | CLONE_VFORK;
+  args.exit_signal = SIGCHLD;
+  args.stack = 0x1000;
+  args.stack_size = 0x4000;
+  std::string bytes(reinterpret_cast<const char*>(&args), sizeof args);
+  bytes.append(40, '\0');  // a larger struct than the kernel knows, zero past its fields
+  mem.Map(kBuf, bytes);
+  Call call = Marshal(MakeRequest(SYS_clone3, {kBuf, sizeof args}), mem);
+  EXPECT_EQ(call.in[0].size(), sizeof args);
+  Clone3Request request = DecodeClone3(call);
+  EXPECT_EQ(request.error, 0);
+  EXPECT_EQ(request.flags, static_cast<uint64_t>(CLONE_VM | CLONE_VFORK | SIGCHLD));
+  EXPECT_EQ(request.args.stack_size, 0x4000u);
+  EXPECT_EQ(DecodeClone3(Marshal(MakeRequest(SYS_clone3, {kBuf, bytes.size()}), mem)).error, 0);
+
+  bytes[100] = 1;
+  mem.Map(kBuf, bytes);
+  EXPECT_EQ(DecodeClone3(Marshal(MakeRequest(SYS_clone3, {kBuf, bytes.size()}), mem)).error,
+            -E2BIG);
+  Call huge = Marshal(MakeRequest(SYS_clone3, {kBuf, 8192}), mem);
+  EXPECT_TRUE(huge.in[0].empty());  // not read
+  EXPECT_EQ(DecodeClone3(huge).error, -E2BIG);
+  EXPECT_EQ(DecodeClone3(Marshal(MakeRequest(SYS_clone3, {kBuf, 32}), mem)).error, -EINVAL);
+  EXPECT_EQ(DecodeClone3(Marshal(MakeRequest(SYS_clone3, {kUnmapped, sizeof args}), mem)).error,
+            -EFAULT);
+
+  auto decode = [&](const CloneArgs& a) {
+    mem.Map(kOtherBuf, std::string(reinterpret_cast<const char*>(&a), sizeof a));
+    return DecodeClone3(Marshal(MakeRequest(SYS_clone3, {kOtherBuf, sizeof a}), mem));
+  };
+  CloneArgs bad = args;
+  bad.flags |= SIGCHLD;  // the signal belongs in exit_signal
+  EXPECT_EQ(decode(bad).error, -EINVAL);
+  bad = args;
+  bad.stack_size = 0;
+  EXPECT_EQ(decode(bad).error, -EINVAL);
+  bad = args;
+  bad.exit_signal = 65;
+  EXPECT_EQ(decode(bad).error, -EINVAL);
+  bad = args;
+  bad.set_tid = kBuf;
+  bad.set_tid_size = 1;
+  EXPECT_EQ(decode(bad).error, -ENOSYS);
+  EXPECT_TRUE(decode(bad).unsupported);
+  CloneArgs thread{};
+  thread.flags = CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;
+  EXPECT_EQ(decode(thread).error, 0);
+  EXPECT_NE(decode(thread).flags & CLONE_THREAD, 0u);
 }
 
 TEST(MarshalTest, WriteOfNothingReadsNothing) {

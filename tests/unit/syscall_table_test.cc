@@ -535,7 +535,7 @@ TEST(SyscallTableTest, SpecialSignatures) {
       {"ioctl", "fd, scalar, ptr"},
       {"fcntl", "fd, scalar, scalar"},
       {"clone", "scalar, ptr, ptr, ptr, ptr"},
-      {"clone3", "ptr, scalar"},
+      {"clone3", "in[a1], scalar"},
       {"fork", ""},
       {"vfork", ""},
       {"execve", "path, ptr, ptr"},
