@@ -121,25 +121,6 @@ struct SignalInfo {
   int64_t value;  // si_status (SIGCHLD), or si_value (SI_QUEUE, SI_TIMER)
 };
 
-// The kernel's siginfo_t (128 bytes) for a SignalInfo: what rt_tgsigqueueinfo queues, in the
-// shim (a reply's signal) and in the supervisor (a signal for a signalfd).
-struct QueuedSiginfo {
-  int32_t signo, error, code, pad;
-  int32_t pid, uid;
-  int64_t value;
-  int64_t rest[12];
-};
-static_assert(sizeof(QueuedSiginfo) == 128);
-inline QueuedSiginfo ToQueuedSiginfo(int sig, const SignalInfo& from) {
-  QueuedSiginfo info = {};
-  info.signo = sig;
-  info.code = from.code;
-  info.pid = from.pid;
-  info.uid = from.uid;
-  info.value = from.value;
-  return info;
-}
-
 struct Request {
   uint32_t seq;
   int32_t nr;

@@ -94,7 +94,19 @@ long QueueSignalOnSelf(int sig) {
 // A signal a reply carries, queued with the siginfo the supervisor wrote for it (virtual
 // pids: a handler that reads si_pid sees the same in every replica).
 long QueueReplySignal(int sig) {
-  QueuedSiginfo info = ToQueuedSiginfo(sig, g_channel->signal_info[sig - 1]);
+  const SignalInfo& from = g_channel->signal_info[sig - 1];
+  struct {
+    int32_t signo, error, code, pad;
+    int32_t pid, uid;
+    int64_t value;
+    int64_t rest[12];
+  } info = {};
+  static_assert(sizeof info == 128);
+  info.signo = sig;
+  info.code = from.code;
+  info.pid = from.pid;
+  info.uid = from.uid;
+  info.value = from.value;
   long pid = GateSyscall(SYS_getpid);
   long tid = GateSyscall(SYS_gettid);
   return GateSyscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, reinterpret_cast<long>(&info));

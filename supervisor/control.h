@@ -229,12 +229,6 @@ class Group {
   void Continue();
   void NotifyParent(int code, int status);
 
-  // signalfd.cc
-  void NoteSignalfd(const Call& call);
-  bool ToSignalfd(int sig, const SignalInfo& info);
-  void QueueForSignalfd();
-  void SignalsToSignalfd(Outcome& outcome);
-
   // usage.cc
   rusage SelfUsage() const;
   rusage TotalUsage() const;
@@ -283,7 +277,6 @@ class Group {
   bool executing_ = false;
   Call executing_call_;  // the agreed call being performed (the leader may vote again first)
   uint64_t executing_mask_ = 0;  // the signals it blocks while it waits (Channel::call_mask)
-  pid_t executing_pid_ = 0;      // the replica whose copy of it is performed
   int leader_ = 0;       // the finishing decision's leader, for early output
   double cpu_s_before_exec_ = 0;  // CPU time of replicas an execve replaced
   rusage usage_before_exec_ = {};  // ... and the agreed usage of the programs it replaced
@@ -319,10 +312,6 @@ class Group {
   std::vector<int> fork_fds_;  // per slot, the forked child's channel fd (kFork replies)
   pid_t forked_vpid_ = 0;      // the child of the fork in progress
   std::map<std::string, uint64_t> refused_;  // the performer's, once it is gone
-
-  uint64_t signalfd_mask_ = 0;  // what its signalfds cover, ever (signalfd.cc)
-  std::vector<std::pair<int, SignalInfo>> for_signalfd_;  // to queue on the executor thread
-  bool signalfd_restart_ = false;  // the executor's call is cut short for them: perform it again
 
   // Job control (jobs.cc).
   bool stop_expected_ = false;        // the last reply carried a stop signal

@@ -120,7 +120,7 @@ std::optional<int64_t> Group::NextDeadline() const {
       earliest(r.clone_deadline_ms);
     }
   }
-  if ((interrupting_ || signalfd_restart_) && executing_) {
+  if (interrupting_ && executing_) {
     // The interrupt may have arrived before the call started waiting: send it again soon.
     earliest(NowMs() + 20);
   }

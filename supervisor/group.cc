@@ -42,21 +42,11 @@ void Group::Step() {
       tree_waiting_ = false;
       AfterPerformed();
     }
-  } else if (executing_ && executor_->Done() && signalfd_restart_ &&
-             executor_->result() == -EINTR) {
-    // Cut short only to queue signals for the program's signalfd: queued, the call runs again.
-    signalfd_restart_ = false;
-    QueueForSignalfd();
-    if (performer_->Start(executing_call_, executing_pid_)) {
-      executing_ = false;
-      AfterPerformed();
-    }
   } else if (executing_ && executor_->Done()) {
     executing_ = false;
-    signalfd_restart_ = false;
     performer_->Complete();
     AfterPerformed();
-  } else if ((interrupting_ || signalfd_restart_) && executing_) {
+  } else if (interrupting_ && executing_) {
     executor_->Interrupt();
   }
   if (replace_pending_) {
@@ -101,9 +91,6 @@ void Group::PostSignal(int sig, const SignalInfo& info, bool from_outside) {
       }
     }
     return;
-  }
-  if (ToSignalfd(sig, info)) {
-    return;  // blocked, and one of its signalfds covers it: the executor thread holds it
   }
   deliver_now_ = deliver_now_ || !from_outside;
   signal_info_.emplace(sig, info);  // a standard signal already pending keeps its first info
@@ -245,8 +232,6 @@ void Group::AfterPerformed() {
   // the very next reply: natively it arrives as it is sent, and a parent that collects a
   // child with waitpid has seen its SIGCHLD by then.
   constexpr int64_t kSignalGraceMs = 50;
-  SignalsToSignalfd(performer_->outcome_to_fill());  // those it sends itself
-  QueueForSignalfd();
   uint64_t deliver = signals_for_program_ & ~HeldTimerSignals();
   if (deliver != 0 && (interrupting_ || deliver_now_ ||
                        NowMs() - signals_since_ms_ >= kSignalGraceMs)) {
@@ -397,16 +382,12 @@ void Group::Execute(const EngineAction& action) {
   executing_call_ = call;
   // The signals the call blocks while it waits: sigsuspend's own mask; for sigwait,
   // everything but its set (it takes those); otherwise what the shim published.
-  executing_pid_ = leader.process.pid;
   executing_mask_ = call.nr == kPseudoSyscallSuspend   ? call.args[0]
                     : call.nr == kPseudoSyscallSigwait ? ~call.args[0]
                                                        : leader.process.channel->call_mask;
   hold_step_ = HoldingReplies();
   step_cpu_ns_ = leader.cpu_ns_at_vote - leader.cpu_ns_at_prev_vote;
   decided_at_ms_ = NowMs();
-  if (call.nr == SYS_signalfd || call.nr == SYS_signalfd4) {
-    NoteSignalfd(call);
-  }
   switch (StartTreeCall(executing_call_)) {
     case TreeCall::kReady:
       AfterPerformed();

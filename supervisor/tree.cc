@@ -377,7 +377,6 @@ Result<Ok> Group::StartForked(Group& parent, uint64_t flags) {
   parent_vpid_ = parent.vpid_;
   pgid_ = parent.pgid_;
   sid_ = parent.sid_;
-  signalfd_mask_ = parent.signalfd_mask_;  // its signalfds are inherited
   argv_ = parent.argv_;
   exit_signal_to_parent_ = static_cast<int>(flags & CSIGNAL);
   vfork_ = (flags & CLONE_VFORK) != 0;

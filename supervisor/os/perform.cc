@@ -243,8 +243,8 @@ bool NeverWaits(uint64_t fd) {
     return true;  // the call fails at once (EBADF)
   }
   if (S_ISREG(st.st_mode) && major(st.st_dev) == 0) {
-    // A pseudo filesystem: anon_inodefs holds signalfds, eventfds and timerfds, which wait
-    // (and a signalfd reads the executor thread's signals: supervisor/signalfd.cc).
+    // A pseudo filesystem: anon_inodefs holds eventfds and timerfds, whose reads wait (run
+    // inline, a blocking one would stall the control loop).
     struct statfs fs;
     if (fstatfs(static_cast<int>(fd), &fs) == 0 && fs.f_type == ANON_INODE_FS_MAGIC) {
       return false;
@@ -463,15 +463,6 @@ bool Performer::Execute(const Call& call, pid_t replica_pid) {
     uint64_t mask = ExecutorWaitMask();
     std::memcpy(out_[mask_arg].data(), &mask, sizeof mask);
     args[mask_arg] = reinterpret_cast<uint64_t>(out_[mask_arg].data());
-  }
-  if ((call.nr == SYS_signalfd || call.nr == SYS_signalfd4) && call.in[1].size() == sizeof(uint64_t)) {
-    // The executor's interrupt signal is nmr's: a signalfd of the program must not take it.
-    out_[1] = call.in[1];
-    uint64_t mask;
-    std::memcpy(&mask, out_[1].data(), sizeof mask);
-    mask &= ~(1ULL << (Executor::InterruptSignal() - 1));
-    std::memcpy(out_[1].data(), &mask, sizeof mask);
-    args[1] = reinterpret_cast<uint64_t>(out_[1].data());
   }
   if (call.nr == SYS_pselect6 && call.in[5].size() == kPselectArgPack + sizeof pselect_mask_) {
     // The kernel follows the struct's pointer: it must point at our mask.
