@@ -479,14 +479,15 @@ constexpr std::array<SyscallSpec, kMaxSyscall> kTable = [] {
   t[280] = Once("utimensat", {Fd(), Opt(Path()), Opt(In(kTimespecPair)), Scalar()});
   t[281] = Once("epoll_pwait",
                 {Fd(), OutRet(2, kEpollEvent), Scalar(), Scalar(), Sigmask(5), Scalar()}, kNever);
-  t[282] = Unknown("signalfd");
+  // Emulated with a pipe (supervisor/signalfd.cc); the mask's size is the third argument.
+  t[282] = Special("signalfd", {Fd(), InLen(2), Scalar()});
   t[283] = Once("timerfd_create", {Scalar(), Scalar()});
   t[284] = Once("eventfd", {Scalar()});
   t[285] = Once("fallocate", {Fd(), Scalar(), Scalar(), Scalar()});
   t[286] = Once("timerfd_settime", {Fd(), Scalar(), In(kItimerspec), Opt(Out(kItimerspec))});
   t[287] = Once("timerfd_gettime", {Fd(), Out(kItimerspec)});
   t[288] = Special("accept4", {Fd(), Ptr(), Ptr(), Scalar()});
-  t[289] = Unknown("signalfd4");
+  t[289] = Special("signalfd4", {Fd(), InLen(2), Scalar(), Scalar()});
   t[290] = Once("eventfd2", {Scalar(), Scalar()});
   t[291] = Once("epoll_create1", {Scalar()});
   t[292] = Once("dup3", {Fd(), Fd(), Scalar()});

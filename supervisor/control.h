@@ -229,6 +229,15 @@ class Group {
   void Continue();
   void NotifyParent(int code, int status);
 
+  // signalfd.cc
+  uint64_t SignalfdSignals() const;
+  void UpdateSignalfds();
+  void KeepSignalfdSignals(Outcome& outcome);
+  TreeCall StartSignalfd(const Call& call);
+  std::optional<ino_t> SignalfdInode(int fd);
+  TreeCall StartSignalfdRead(const Call& call);
+  bool PollSignalfdRead();
+
   // usage.cc
   rusage SelfUsage() const;
   rusage TotalUsage() const;
@@ -312,6 +321,17 @@ class Group {
   std::vector<int> fork_fds_;  // per slot, the forked child's channel fd (kFork replies)
   pid_t forked_vpid_ = 0;      // the child of the fork in progress
   std::map<std::string, uint64_t> refused_;  // the performer's, once it is gone
+
+  // Its signalfds (signalfd.cc), by the inode of the pipe that stands for each: the signals
+  // it covers, both ends of the pipe in nmr-run's own table, whether a byte is in it.
+  struct Signalfd {
+    uint64_t mask = 0;
+    int read_end = -1;
+    int write_end = -1;
+    bool readable = false;
+  };
+  std::map<ino_t, Signalfd> signalfds_;
+  ino_t signalfd_read_ = 0;  // the signalfd the executed read is of
 
   // Job control (jobs.cc).
   bool stop_expected_ = false;        // the last reply carried a stop signal

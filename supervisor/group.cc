@@ -98,6 +98,7 @@ void Group::PostSignal(int sig, const SignalInfo& info, bool from_outside) {
     signals_since_ms_ = NowMs();
   }
   signals_for_program_ |= 1ULL << (sig - 1);
+  UpdateSignalfds();
   Supervisor::Wake();  // its step may have run already in this round of the loop
   if (executing_ && Interrupts(1ULL << (sig - 1))) {
     interrupting_ = true;
@@ -232,7 +233,10 @@ void Group::AfterPerformed() {
   // the very next reply: natively it arrives as it is sent, and a parent that collects a
   // child with waitpid has seen its SIGCHLD by then.
   constexpr int64_t kSignalGraceMs = 50;
-  uint64_t deliver = signals_for_program_ & ~HeldTimerSignals();
+  if (!signalfds_.empty()) {
+    KeepSignalfdSignals(performer_->outcome_to_fill());
+  }
+  uint64_t deliver = signals_for_program_ & ~HeldTimerSignals() & ~SignalfdSignals();
   if (deliver != 0 && (interrupting_ || deliver_now_ ||
                        NowMs() - signals_since_ms_ >= kSignalGraceMs)) {
     deliver_now_ = false;
@@ -251,6 +255,7 @@ void Group::AfterPerformed() {
     spdlog::debug("[v{} s{}] delivering signals {:#x} to the program", engine_.view(),
                   engine_.seq(), deliver);
     signals_for_program_ &= ~deliver;
+    UpdateSignalfds();
   }
   interrupting_ = false;
   Apply(engine_.OnExecuted(NowMs()));
@@ -655,6 +660,11 @@ void Group::Release() {
       }
     }
     responder_.reset();  // its fds are in nmr-run's own table too
+    for (auto& [inode, fd] : signalfds_) {
+      close(fd.read_end);
+      close(fd.write_end);
+    }
+    signalfds_.clear();
   });
 }
 

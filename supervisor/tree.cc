@@ -6,6 +6,7 @@
 // groups and sessions. A group's end is decided by its own vote and reaches its parent as a
 // zombie's status (wait4, waitid) and a SIGCHLD. Signals between groups are posted to the
 // target group and delivered at its next agreed step.
+#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
@@ -181,6 +182,11 @@ Group::TreeCall Group::StartTreeCall(const Call& call) {
     case SYS_getrusage:
     case SYS_times:
       return StartUsageCall(call);
+    case SYS_signalfd:
+    case SYS_signalfd4:
+      return StartSignalfd(call);
+    case SYS_read:
+      return signalfds_.empty() ? TreeCall::kNotMine : StartSignalfdRead(call);
     case SYS_clock_gettime:
       if (a[0] == CLOCK_PROCESS_CPUTIME_ID || a[0] == CLOCK_THREAD_CPUTIME_ID) {
         return StartUsageCall(call);  // its own CPU time, not nmr-run's
@@ -377,6 +383,14 @@ Result<Ok> Group::StartForked(Group& parent, uint64_t flags) {
   parent_vpid_ = parent.vpid_;
   pgid_ = parent.pgid_;
   sid_ = parent.sid_;
+  // Its signalfds are inherited (the same pipes: the readiness of one is shared with the
+  // parent's, a corner natively apart).
+  program_thread_.RunOnMain([&] {
+    for (const auto& [inode, fd] : parent.signalfds_) {
+      signalfds_[inode] = {fd.mask, fcntl(fd.read_end, F_DUPFD_CLOEXEC, 0),
+                           fcntl(fd.write_end, F_DUPFD_CLOEXEC, 0), fd.readable};
+    }
+  });
   argv_ = parent.argv_;
   exit_signal_to_parent_ = static_cast<int>(flags & CSIGNAL);
   vfork_ = (flags & CLONE_VFORK) != 0;
@@ -429,6 +443,9 @@ bool Group::PollTreeCall() {
   const Call& call = executing_call_;
   Outcome& outcome = performer_->outcome_to_fill();
   const uint64_t* a = call.args;
+  if (call.nr == SYS_read) {
+    return PollSignalfdRead();
+  }
   if (call.nr == kPseudoSyscallForkDone) {
     // The parent goes on once every child replica has reported in (or was dropped); after a
     // vfork, once the child has exec'd or ended, as the kernel holds a vfork's parent.

@@ -561,6 +561,8 @@ TEST(SyscallTableTest, SpecialSignatures) {
       {"getitimer", "scalar, out32"},
       {"setitimer", "scalar, in32, out32?"},
       {"timer_create", "scalar, in64?, out4"},
+      {"signalfd", "fd, in[a2], scalar"},
+      {"signalfd4", "fd, in[a2], scalar, scalar"},
       {"timer_settime", "scalar, scalar, in32, out32?"},
       {"timer_gettime", "scalar, out32"},
       {"timer_getoverrun", "scalar"},
@@ -647,7 +649,7 @@ TEST(SyscallTableTest, DeniedListAndErrnos) {
 
 TEST(SyscallTableTest, IrregularCallsStayUnknown) {
   for (const char* name : {"name_to_handle_at", "open_by_handle_at", "shmget", "shmat", "shmdt",
-                           "shmctl", "mq_notify", "signalfd4"}) {
+                           "shmctl", "mq_notify", "pidfd_open", "io_setup"}) {
     EXPECT_EQ(Spec(name).cls, SyscallClass::kUnknown) << name;
     EXPECT_EQ(Spec(name).arg_count, 0) << name;
   }
