@@ -25,6 +25,7 @@
 #include <chrono>
 #include <functional>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,6 +53,13 @@ extern sigset_t g_original_mask;
 extern std::vector<std::pair<int, struct sigaction>> g_original_actions;
 
 int64_t NowMs();
+// A value's bytes, to write into a replica (Outcome::writes).
+template <typename T>
+std::vector<uint8_t> Bytes(const T& value) {
+  std::vector<uint8_t> out(sizeof value);
+  std::memcpy(out.data(), &value, sizeof value);
+  return out;
+}
 // A replica's CPU time (the kernel's per-process CPU clock), or 0 once it is gone.
 int64_t CpuNanoseconds(pid_t pid);
 double CpuSeconds(const rusage& usage);

@@ -22,12 +22,6 @@
 namespace nmr {
 namespace {
 
-template <typename T>
-std::vector<uint8_t> Bytes(const T& value) {
-  std::vector<uint8_t> out(sizeof value);
-  std::memcpy(out.data(), &value, sizeof value);
-  return out;
-}
 
 signalfd_siginfo SignalfdRecord(int sig, const SignalInfo& info) {
   signalfd_siginfo record = {};

@@ -72,12 +72,6 @@ struct KernelSigevent {
 };
 constexpr int32_t kSigevThreadId = 4;
 
-template <typename T>
-std::vector<uint8_t> Bytes(const T& value) {
-  std::vector<uint8_t> out(sizeof value);
-  std::memcpy(out.data(), &value, sizeof value);
-  return out;
-}
 
 }  // namespace
 

@@ -31,12 +31,6 @@ namespace {
 constexpr uint64_t kForkFlags = CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_CHILD_SETTID |
                                 CLONE_CHILD_CLEARTID | CLONE_PARENT_SETTID;
 
-template <typename T>
-std::vector<uint8_t> Bytes(const T& value) {
-  std::vector<uint8_t> out(sizeof value);
-  std::memcpy(out.data(), &value, sizeof value);
-  return out;
-}
 
 }  // namespace
 

@@ -19,12 +19,6 @@
 namespace nmr {
 namespace {
 
-template <typename T>
-std::vector<uint8_t> Bytes(const T& value) {
-  std::vector<uint8_t> out(sizeof value);
-  std::memcpy(out.data(), &value, sizeof value);
-  return out;
-}
 
 clock_t Ticks(const timeval& tv) {
   static const long per_second = sysconf(_SC_CLK_TCK);

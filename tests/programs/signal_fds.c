@@ -1,7 +1,7 @@
 // signalfd (emulated under nmr: supervisor/signalfd.cc) reads the signals the process blocks
 // (one it raised, a child's SIGCHLD with its status, its timer's SIGALRM, a sigqueue value,
-// one a child sends while the parent waits in a blocking read) through read, poll and epoll;
-// a timerfd counts expirations; an eventfd adds up, also between a parent and its child.
+// one a child sends while the parent waits in a blocking read) through read, poll and epoll.
+// (timerfd and eventfd: event_fds.c.)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -11,10 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/time.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,35 +110,5 @@ int main(void) {
   Take(sfd, "the child's SIGCHLD");
   close(blocking);
 
-  // timerfd: a periodic timer, read after it has fired.
-  int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-  struct itimerspec every = {{0, 10 * 1000 * 1000}, {0, 10 * 1000 * 1000}};
-  timerfd_settime(tfd, 0, &every, NULL);
-  uint64_t expirations = 0;
-  n = read(tfd, &expirations, sizeof expirations);
-  printf("timerfd: read %zd, expirations >= 1: %s\n", n, expirations >= 1 ? "yes" : "no");
-
-  // eventfd: counts add up; in semaphore mode one at a time; a child writes to its parent.
-  int efd = eventfd(0, EFD_CLOEXEC);
-  uint64_t add = 3;
-  write(efd, &add, sizeof add);
-  add = 4;
-  write(efd, &add, sizeof add);
-  uint64_t total = 0;
-  read(efd, &total, sizeof total);
-  printf("eventfd: %llu\n", (unsigned long long)total);
-  int sem = eventfd(2, EFD_SEMAPHORE);
-  uint64_t one = 0;
-  read(sem, &one, sizeof one);
-  printf("semaphore: %llu\n", (unsigned long long)one);
-  child = fork();
-  if (child == 0) {
-    uint64_t five = 5;
-    write(efd, &five, sizeof five);
-    _exit(0);
-  }
-  read(efd, &total, sizeof total);
-  printf("from the child: %llu\n", (unsigned long long)total);
-  waitpid(child, NULL, 0);
   return 0;
 }
