@@ -379,7 +379,7 @@ Result<Ok> Group::StartForked(Group& parent, uint64_t flags) {
   sid_ = parent.sid_;
   // Its signalfds are inherited (the same pipes: the readiness of one is shared with the
   // parent's, a corner natively apart).
-  program_thread_.RunOnMain([&] {
+  if (!parent.signalfds_.empty()) program_thread_.RunOnMain([&] {
     for (const auto& [inode, fd] : parent.signalfds_) {
       signalfds_[inode] = {fd.mask, fcntl(fd.read_end, F_DUPFD_CLOEXEC, 0),
                            fcntl(fd.write_end, F_DUPFD_CLOEXEC, 0), fd.readable};
