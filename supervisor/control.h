@@ -233,6 +233,8 @@ class Group {
 
   // jobs.cc
   bool OnStopOrContinue(pid_t pid, int status);
+  bool AnyStopped() const;
+  void MaybeStopped();
   void Stopped(int sig);
   void Continue();
   void NotifyParent(int code, int status);

@@ -318,6 +318,9 @@ void Group::OnReaped(Replica& r, int status, const rusage& usage, bool current, 
     r.process.channel = nullptr;
     return;
   }
+  if (AnyStopped()) {
+    MaybeStopped();  // the others had stopped: so has the process now
+  }
   if (!r.killed) {
     spdlog::debug("[v{} s{}] replica {} {}", engine_.view(), engine_.seq(), slot,
                   DescribeStatus(status));

@@ -78,13 +78,13 @@ void Group::PostSignal(int sig, const SignalInfo& info, bool from_outside) {
                                     (1ULL << (SIGTTIN - 1)) | (1ULL << (SIGTTOU - 1));
   if (sig == SIGCONT) {
     signals_for_program_ &= ~kStopSignals;
-    if (stopped_ || stop_expected_) {
+    if (stopped_ || stop_expected_ || AnyStopped()) {
       Continue();  // a real SIGCONT per replica (jobs.cc): the kernel runs a handler
       return;
     }
   } else if (((1ULL << (sig - 1)) & kStopSignals) != 0) {
     signals_for_program_ &= ~(1ULL << (SIGCONT - 1));
-  } else if (sig == SIGKILL && stopped_) {
+  } else if (sig == SIGKILL && (stopped_ || AnyStopped())) {
     for (Replica& r : replicas_) {
       if (r.running && !r.killed && r.process.pid > 0) {
         kill(r.process.pid, SIGKILL);  // a stopped process takes no reply: it dies where it is
@@ -185,7 +185,7 @@ bool IsStopped(pid_t pid) {
 // to the next, or has not voted for 10 timeouts, is hung too.
 // Otherwise the deadline moves on.
 void Group::CheckStragglers() {
-  if (stopped_ || stop_expected_) {
+  if (stopped_) {
     return;  // stopped by the program's own stop signal (jobs.cc), not hung
   }
   std::optional<int64_t> deadline = engine_.NextDeadline();
@@ -197,8 +197,8 @@ void Group::CheckStragglers() {
   bool stuck_too_long = now - decided_at_ms_ >= 10LL * policy_.vote_timeout_ms;
   for (int r : engine_.Stragglers()) {
     Replica& replica = replicas_[r];
-    if (replica.clone_pending) {
-      continue;  // CheckClones gives a clone its own deadline
+    if (replica.clone_pending || replica.stopped) {
+      continue;  // CheckClones gives a clone its own deadline; jobs.cc judges a stop
     }
     int64_t cpu = CpuNanoseconds(replica.process.pid);
     int64_t used = cpu - replica.cpu_ns_at_vote;

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "supervisor/control.h"
 
 namespace nmr {
@@ -21,22 +23,37 @@ bool Group::OnStopOrContinue(pid_t pid, int status) {
     if (r.process.pid != pid || !r.running) {
       continue;
     }
+    // nmr itself stops replicas only with SIGSTOP (an injected hang, quarantine's freeze):
+    // a terminal stop signal is always the program's, SIGSTOP when its reply carried one.
+    int sig = WIFSTOPPED(status) ? WSTOPSIG(status) : 0;
+    bool programs = sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU ||
+                    (sig == SIGSTOP && stop_expected_);
     if (WIFCONTINUED(status)) {
       r.stopped = false;
-    } else if (stop_expected_ && !r.killed) {
-      // Any other stop (an injected hang, quarantine's freeze) is not the program's:
-      // hang detection judges it.
+    } else if (programs && !r.killed) {
       r.stopped = true;
-      bool all = std::all_of(replicas_.begin(), replicas_.end(), [](const Replica& m) {
-        return !m.running || m.killed || m.stopped;
-      });
-      if (all && !stopped_) {
-        Stopped(WSTOPSIG(status));
-      }
+      stop_signal_ = sig;
+      MaybeStopped();
     }
     return true;
   }
   return false;
+}
+
+bool Group::AnyStopped() const {
+  return std::any_of(replicas_.begin(), replicas_.end(),
+                     [](const Replica& r) { return r.running && r.stopped; });
+}
+
+// Every replica still there has stopped (one may die or be killed meanwhile: OnReaped asks
+// again): the process is stopped.
+void Group::MaybeStopped() {
+  bool all = std::all_of(replicas_.begin(), replicas_.end(), [](const Replica& m) {
+    return !m.running || m.killed || m.stopped;
+  });
+  if (all && !stopped_ && AnyStopped()) {
+    Stopped(stop_signal_);
+  }
 }
 
 void Group::Stopped(int sig) {
