@@ -244,6 +244,12 @@ class Group {
   void UpdateSignalfds();
   void KeepSignalfdSignals(Outcome& outcome);
   TreeCall StartSignalfd(const Call& call);
+  struct NewSignalfd {
+    int table_fd;
+    ino_t inode;
+  };
+  std::optional<NewSignalfd> MakeSignalfdPipe(int pipe_flags, uint64_t mask, int64_t* error_out);
+  void InheritSignalfds(const Group& parent);
   std::optional<ino_t> SignalfdInode(int fd);
   TreeCall StartSignalfdRead(const Call& call);
   bool PollSignalfdRead();

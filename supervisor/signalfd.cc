@@ -6,6 +6,7 @@
 // signal, if the program blocks it, stays with the supervisor (HeldSignals) instead of going
 // to the replicas; poll, select and epoll see the pipe readable, and a read of the fd is
 // answered here with signalfd_siginfo records, taken out of the process's pending signals.
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -14,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -130,15 +132,27 @@ Group::TreeCall Group::StartSignalfd(const Call& call) {
     outcome.value = static_cast<int64_t>(a[0]);
     return TreeCall::kReady;
   }
-  // The program's end, in its table; nmr-run opens both ends in its own through /proc.
-  int ends[2] = {-1, -1};
-  int error = 0;
   int pipe_flags = ((flags & SFD_CLOEXEC) != 0 ? O_CLOEXEC : 0) |
                    ((flags & SFD_NONBLOCK) != 0 ? O_NONBLOCK : 0);
+  std::optional<NewSignalfd> made = MakeSignalfdPipe(pipe_flags, mask, &outcome.value);
+  if (!made) {
+    return TreeCall::kReady;
+  }
+  UpdateSignalfds();
+  outcome.value = made->table_fd;
+  return TreeCall::kReady;
+}
+
+// A pipe for a signalfd: its read end in the process's table (returned), both ends in
+// nmr-run's own table (opened through /proc), recorded by the pipe's inode.
+std::optional<Group::NewSignalfd> Group::MakeSignalfdPipe(int pipe_flags, uint64_t mask,
+                                                          int64_t* error_out) {
+  int ends[2] = {-1, -1};
+  int error = 0;
   InTable([&] { error = pipe2(ends, pipe_flags) == 0 ? 0 : errno; });
   if (error != 0) {
-    outcome.value = -error;
-    return TreeCall::kReady;
+    *error_out = -error;
+    return std::nullopt;
   }
   Signalfd fd{.mask = mask};
   std::string base = "/proc/self/task/" + std::to_string(TableTid()) + "/fd/";
@@ -154,13 +168,63 @@ Group::TreeCall Group::StartSignalfd(const Call& call) {
   InTable([&] { close(ends[1]); });
   if (fd.read_end < 0 || fd.write_end < 0 || inode == 0) {
     InTable([&] { close(ends[0]); });
-    outcome.value = -EMFILE;
-    return TreeCall::kReady;
+    program_thread_.RunOnMain([&] {
+      close(fd.read_end);
+      close(fd.write_end);
+    });
+    *error_out = -EMFILE;
+    return std::nullopt;
   }
   signalfds_[inode] = fd;
-  UpdateSignalfds();
-  outcome.value = ends[0];
-  return TreeCall::kReady;
+  return NewSignalfd{ends[0], inode};
+}
+
+// A forked child's copies of its parent's signalfds read its own signals: each gets a pipe
+// of its own, put where the inherited fd was (same number, same flags).
+void Group::InheritSignalfds(const Group& parent) {
+  if (parent.signalfds_.empty()) {
+    return;
+  }
+  std::vector<std::pair<int, uint64_t>> inherited;  // fd number, mask
+  InTable([&] {
+    DIR* dir = opendir("/proc/thread-self/fd");
+    if (dir == nullptr) {
+      return;
+    }
+    while (dirent* entry = readdir(dir)) {
+      int number = std::atoi(entry->d_name);
+      struct stat st;
+      if (entry->d_name[0] == '.' || number == dirfd(dir) || fstat(number, &st) != 0) {
+        continue;
+      }
+      auto found = parent.signalfds_.find(st.st_ino);
+      if (S_ISFIFO(st.st_mode) && found != parent.signalfds_.end()) {
+        inherited.emplace_back(number, found->second.mask);
+      }
+    }
+    closedir(dir);
+  });
+  for (const auto& [number, mask] : inherited) {
+    int status_flags = 0;
+    int fd_flags = 0;
+    InTable([&, number = number] {
+      status_flags = fcntl(number, F_GETFL);
+      fd_flags = fcntl(number, F_GETFD);
+    });
+    int cloexec = (fd_flags & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0;
+    int64_t error = 0;
+    std::optional<NewSignalfd> made =
+        MakeSignalfdPipe((status_flags & O_NONBLOCK) | cloexec, mask, &error);
+    if (!made) {
+      spdlog::warn("process {}: cannot give it signalfd {} of its own: {}", vpid_, number,
+                   strerror(static_cast<int>(-error)));
+      continue;
+    }
+    InTable([&, number = number] {
+      dup3(made->table_fd, number, cloexec);
+      close(made->table_fd);
+    });
+  }
 }
 
 std::optional<ino_t> Group::SignalfdInode(int fd) {

@@ -377,14 +377,6 @@ Result<Ok> Group::StartForked(Group& parent, uint64_t flags) {
   parent_vpid_ = parent.vpid_;
   pgid_ = parent.pgid_;
   sid_ = parent.sid_;
-  // Its signalfds are inherited (the same pipes: the readiness of one is shared with the
-  // parent's, a corner natively apart).
-  if (!parent.signalfds_.empty()) program_thread_.RunOnMain([&] {
-    for (const auto& [inode, fd] : parent.signalfds_) {
-      signalfds_[inode] = {fd.mask, fcntl(fd.read_end, F_DUPFD_CLOEXEC, 0),
-                           fcntl(fd.write_end, F_DUPFD_CLOEXEC, 0), fd.readable};
-    }
-  });
   argv_ = parent.argv_;
   exit_signal_to_parent_ = static_cast<int>(flags & CSIGNAL);
   vfork_ = (flags & CLONE_VFORK) != 0;
@@ -400,6 +392,7 @@ Result<Ok> Group::StartForked(Group& parent, uint64_t flags) {
   }
   executor_ = std::move(*executor);
   executor_owns_table_ = true;
+  InheritSignalfds(parent);
   performer_ = std::make_unique<Performer>(*executor_, vpid_, /*inline_ok=*/false);
   plan_ = parent.plan_;
   plan_.virtual_pid = vpid_;

@@ -90,6 +90,18 @@ int main(void) {
   sigqueue(getpid(), SIGUSR1, value);
   Take(sfd, "sigqueue");
 
+  // A child's copy of the signalfd reads the child's signals, not its parent's.
+  child = fork();
+  if (child == 0) {
+    raise(SIGUSR1);
+    Take(sfd, "  the child's own");
+    _exit(0);
+  }
+  waitpid(child, NULL, 0);
+  Take(sfd, "the parent's, after the child");
+  n = read(sfd, &none, sizeof none);
+  printf("then nothing: %zd (%s)\n", n, strerror(errno));
+
   // A blocking signalfd: the read waits until a child sends SIGUSR2.
   sigset_t usr2;
   sigemptyset(&usr2);
