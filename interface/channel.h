@@ -121,6 +121,10 @@ struct SignalInfo {
   int64_t value;  // si_status (SIGCHLD), or si_value (SI_QUEUE, SI_TIMER)
 };
 
+// The signals whose default action stops a process (bit sig - 1; SIGSTOP 19, SIGTSTP 20,
+// SIGTTIN 21, SIGTTOU 22 on x86-64): job control, in the shim and in the supervisor.
+inline constexpr uint64_t kStopSignalBits = (1ULL << 18) | (1ULL << 19) | (1ULL << 20) | (1ULL << 21);
+
 struct Request {
   uint32_t seq;
   int32_t nr;

@@ -601,6 +601,9 @@ long EmulateSigprocmask(const long* args, unsigned long* program_mask) {
 // again instead of stopping. Unblocked here for a moment, it stops the replica now (the kernel
 // takes it on the way out of rt_sigprocmask), and the wait goes on once it is continued.
 void TakeStops(const Reply& reply, unsigned long wait_mask) {
+  if ((reply.signals & kStopSignalBits) == 0) {
+    return;  // the usual case: no syscall at all
+  }
   unsigned long stops = 0;
   for (int sig : {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}) {
     unsigned long bit = 1UL << (sig - 1);

@@ -142,6 +142,7 @@ class Group {
   // its handler will see. `from_outside`: sent to nmr-run (AfterPerformed says when it goes).
   void PostSignal(int sig, const SignalInfo& info, bool from_outside = false);
   bool Interrupts(uint64_t signals) const;
+  SignalInfo OwnSignalInfo() const;
   uint64_t HeldTimerSignals() const;
   // Every replica is being killed (the run stops).
   void KillAll();
@@ -241,6 +242,7 @@ class Group {
 
   // signalfd.cc
   uint64_t SignalfdSignals() const;
+  uint64_t SignalfdMask() const;
   void UpdateSignalfds();
   void KeepSignalfdSignals(Outcome& outcome);
   TreeCall StartSignalfd(const Call& call);

@@ -74,15 +74,13 @@ void Group::PostSignal(int sig, const SignalInfo& info, bool from_outside) {
     return;
   }
   // As the kernel: SIGCONT drops pending stop signals and a stop signal a pending SIGCONT.
-  constexpr uint64_t kStopSignals = (1ULL << (SIGSTOP - 1)) | (1ULL << (SIGTSTP - 1)) |
-                                    (1ULL << (SIGTTIN - 1)) | (1ULL << (SIGTTOU - 1));
   if (sig == SIGCONT) {
-    signals_for_program_ &= ~kStopSignals;
+    signals_for_program_ &= ~kStopSignalBits;
     if (stopped_ || stop_expected_ || AnyStopped()) {
       Continue();  // a real SIGCONT per replica (jobs.cc): the kernel runs a handler
       return;
     }
-  } else if (((1ULL << (sig - 1)) & kStopSignals) != 0) {
+  } else if (((1ULL << (sig - 1)) & kStopSignalBits) != 0) {
     signals_for_program_ &= ~(1ULL << (SIGCONT - 1));
   } else if (sig == SIGKILL && (stopped_ || AnyStopped())) {
     for (Replica& r : replicas_) {
@@ -119,6 +117,14 @@ uint64_t Group::HeldTimerSignals() const {
     }
   }
   return held & signals_for_program_ & executing_mask_;
+}
+
+// The siginfo of a signal the program sent itself (kill, raise), or of SIGPIPE for its write.
+SignalInfo Group::OwnSignalInfo() const {
+  bool to_thread = executing_call_.nr == SYS_tgkill || executing_call_.nr == SYS_tkill;
+  return {.code = to_thread ? SI_TKILL : SI_USER,
+          .pid = vpid_,
+          .uid = static_cast<int32_t>(getuid())};
 }
 
 // Whether `signals` cut the executed call short: natively only one that the call's mask lets
@@ -440,8 +446,7 @@ void Group::WriteReply(int i, int fork_channel_fd, int fork_donor) {
                    SyscallName(r.call.nr));
     }
   }
-  if ((outcome.signals & ((1ULL << (SIGSTOP - 1)) | (1ULL << (SIGTSTP - 1)) |
-                          (1ULL << (SIGTTIN - 1)) | (1ULL << (SIGTTOU - 1)))) != 0) {
+  if ((outcome.signals & kStopSignalBits) != 0) {
     stop_expected_ = true;  // its replicas may stop themselves with this reply (jobs.cc)
   }
   Channel* ch = r.process.channel;
@@ -457,11 +462,7 @@ void Group::WriteReply(int i, int fork_channel_fd, int fork_donor) {
     if (known != outcome.signal_info.end()) {
       ch->signal_info[sig - 1] = known->second;
     } else {
-      // Sent by the program to itself (kill, raise), or SIGPIPE for its write.
-      bool to_thread = executing_call_.nr == SYS_tgkill || executing_call_.nr == SYS_tkill;
-      ch->signal_info[sig - 1] = {.code = to_thread ? SI_TKILL : SI_USER,
-                                  .pid = vpid_,
-                                  .uid = static_cast<int32_t>(getuid())};
+      ch->signal_info[sig - 1] = OwnSignalInfo();
     }
   }
   ch->reply.flags = outcome.flags;

@@ -49,21 +49,22 @@ signalfd_siginfo SignalfdRecord(int sig, const SignalInfo& info) {
 
 // The signals the program blocks that one of its signalfds covers: they wait here.
 uint64_t Group::SignalfdSignals() const {
+  return SignalfdMask() & signals_for_program_ & executing_mask_;
+}
+
+// What its signalfds cover, together.
+uint64_t Group::SignalfdMask() const {
   uint64_t covered = 0;
   for (const auto& [inode, fd] : signalfds_) {
     covered |= fd.mask;
   }
-  return covered & signals_for_program_ & executing_mask_;
+  return covered;
 }
 
 // Signals the program sent itself (raise, sigqueue, SIGPIPE) that a signalfd covers and it
 // blocks: they wait here too, instead of going back with the reply.
 void Group::KeepSignalfdSignals(Outcome& outcome) {
-  uint64_t covered = 0;
-  for (const auto& [inode, fd] : signalfds_) {
-    covered |= fd.mask;
-  }
-  uint64_t kept = outcome.signals & covered & executing_mask_;
+  uint64_t kept = outcome.signals & SignalfdMask() & executing_mask_;
   for (int sig = 1; sig <= 64 && kept != 0; ++sig) {
     uint64_t bit = 1ULL << (sig - 1);
     if ((kept & bit) == 0) {
@@ -71,12 +72,7 @@ void Group::KeepSignalfdSignals(Outcome& outcome) {
     }
     kept &= ~bit;
     auto known = outcome.signal_info.find(sig);
-    bool to_thread = executing_call_.nr == SYS_tgkill || executing_call_.nr == SYS_tkill;
-    signal_info_.emplace(sig, known != outcome.signal_info.end()
-                                  ? known->second
-                                  : SignalInfo{.code = to_thread ? SI_TKILL : SI_USER,
-                                               .pid = vpid_,
-                                               .uid = static_cast<int32_t>(getuid())});
+    signal_info_.emplace(sig, known != outcome.signal_info.end() ? known->second : OwnSignalInfo());
     signals_for_program_ |= bit;
     outcome.signals &= ~bit;
   }
